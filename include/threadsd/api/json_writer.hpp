@@ -1,0 +1,61 @@
+#pragma once
+// A small streaming JSON writer that appends straight into a response body.
+//
+// Why not boost::json::serialize: responses are built from stored rows, so building a
+// DOM first would only add allocations, and Boost.JSON 1.81 prints 0.7 as `7E-1`, which
+// is valid but surprises every client that logs it. Parsing stays with Boost.JSON.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace threadsd::api {
+
+/// Writes one JSON value; the caller keeps the nesting balanced.
+class JsonWriter {
+  public:
+    /// Starts with an empty output; reserves room for a typical thread object.
+    JsonWriter();
+
+    /// Starts an object (`{`).
+    JsonWriter& begin_object();
+    /// Ends the innermost object (`}`).
+    JsonWriter& end_object();
+    /// Starts an array (`[`).
+    JsonWriter& begin_array();
+    /// Ends the innermost array (`]`).
+    JsonWriter& end_array();
+    /// Writes an object key; the next call writes its value.
+    JsonWriter& key(std::string_view name);
+    /// Writes a string value, escaped.
+    JsonWriter& string(std::string_view value);
+    /// Writes an integer value.
+    JsonWriter& number(std::int64_t value);
+    /// Writes a floating-point value in its shortest round-trip form (`0.7`, `256`).
+    JsonWriter& number(double value);
+    /// Writes `true` or `false`.
+    JsonWriter& boolean(bool value);
+    /// Writes `null`.
+    JsonWriter& null();
+    /// Writes an already serialized JSON value as it is.
+    JsonWriter& raw(std::string_view json);
+
+    /// The text written so far.
+    const std::string& str() const { return out_; }
+    /// Moves the text out; the writer is empty afterwards.
+    std::string take();
+
+  private:
+    /// Emits the comma that separates this value from the previous one, if any.
+    void separate();
+
+    std::string out_;              ///< The JSON text.
+    std::uint64_t has_items_ = 0;  ///< Bit d: the container at depth d already has an item.
+    unsigned depth_ = 0;           ///< Current nesting depth (at most 64).
+    bool after_key_ = false;       ///< The last call wrote a key, so no comma comes next.
+};
+
+/// Appends `value` to `out` as a quoted, escaped JSON string.
+void append_json_string(std::string& out, std::string_view value);
+
+}  // namespace threadsd::api

@@ -1,0 +1,15 @@
+#pragma once
+// Limits on the content of request bodies (CONTRACT.md section 4); each is configurable.
+
+#include <cstddef>
+
+namespace threadsd::api {
+
+/// Limits on `metadata` and `variables` maps.
+struct InputLimits {
+    std::size_t max_map_keys = 64;       ///< Keys per map (after merging, for a patch).
+    std::size_t max_key_bytes = 128;     ///< UTF-8 bytes of one key; keys are never empty.
+    std::size_t max_value_bytes = 8192;  ///< UTF-8 bytes of one value.
+};
+
+}  // namespace threadsd::api

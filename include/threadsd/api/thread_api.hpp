@@ -1,0 +1,43 @@
+#pragma once
+// The thread resource's operations, independent of HTTP: typed input in, JSON out.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "threadsd/api/error.hpp"
+#include "threadsd/api/limits.hpp"
+#include "threadsd/auth/api_key.hpp"
+#include "threadsd/store/store.hpp"
+#include "threadsd/util/uuid.hpp"
+
+namespace threadsd::api {
+
+/// An operation's outcome: the HTTP status and the JSON body (a resource or an envelope).
+struct ApiResult {
+    unsigned status = 200;  ///< HTTP status.
+    std::string body;       ///< JSON text.
+};
+
+/// An error as a result, with the envelope as its body.
+ApiResult error_result(const ApiError& error);
+
+/// Operations on threads for an authenticated caller.
+class ThreadApi {
+  public:
+    /// Uses `store` for reads and writes; `limits` bound every map.
+    ThreadApi(store::Store& store, InputLimits limits);
+
+    /// POST /api/v1/threads/web: validates `body`, binds the thread to the agent's
+    /// published version and answers only once the row is committed.
+    boost::asio::awaitable<ApiResult> create_web_thread(const auth::Caller& caller,
+                                                        std::string_view body);
+
+  private:
+    store::Store& store_;       ///< Where threads live.
+    InputLimits limits_;        ///< Map limits.
+    util::Uuid7Generator ids_;  ///< Thread ids, monotonic in this process.
+};
+
+}  // namespace threadsd::api

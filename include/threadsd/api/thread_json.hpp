@@ -1,0 +1,17 @@
+#pragma once
+// The thread object of the upstream schema, written from a stored row.
+
+#include <string>
+
+#include "threadsd/api/json_writer.hpp"
+#include "threadsd/store/records.hpp"
+
+namespace threadsd::api {
+
+/// Writes the thread object with every field of the upstream schema, in schema order.
+void write_thread(JsonWriter& out, const store::ThreadRecord& thread);
+
+/// `{"thread": {...}}`, the body of a single-thread response.
+std::string thread_body(const store::ThreadRecord& thread);
+
+}  // namespace threadsd::api

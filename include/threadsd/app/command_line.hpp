@@ -1,0 +1,64 @@
+#pragma once
+// The command line of CONTRACT.md section 6, parsed into a typed command.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "threadsd/api/limits.hpp"
+#include "threadsd/http/limits.hpp"
+
+namespace threadsd::app {
+
+/// Which subcommand to run.
+enum class Command {
+    kServe,         ///< threadsd [serve]
+    kMigrate,       ///< threadsd migrate
+    kAgentsImport,  ///< threadsd agents import FILE
+    kAgentsList,    ///< threadsd agents list
+    kKeysCreate,    ///< threadsd keys create --org ORG [--name NAME]
+    kKeysList,      ///< threadsd keys list
+    kKeysRevoke,    ///< threadsd keys revoke KEY_ID
+    kHelp,          ///< threadsd --help
+};
+
+/// Settings of `serve`.
+struct ServeOptions {
+    std::string listen = "127.0.0.1:8080";           ///< HOST:PORT; port 0 picks a free one.
+    unsigned workers = 0;                            ///< I/O threads; 0 means one per core.
+    std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
+    http::HttpLimits http;                           ///< Sizes and timeouts of requests.
+    api::InputLimits input;                          ///< Limits on metadata and variables.
+};
+
+/// A parsed command line.
+struct CommandLine {
+    Command command = Command::kServe;       ///< What to run.
+    std::string database = "./threadsd.db";  ///< --db, else $THREADSD_DB, else ./threadsd.db.
+    bool no_demo = false;                    ///< --no-demo: never seed the demo data.
+    ServeOptions serve;                      ///< For `serve`.
+    std::string argument;                    ///< FILE of `agents import`, KEY_ID of `keys revoke`.
+    std::string organization;                ///< --org of `keys create`, canonical UUID.
+    std::string key_name = "default";        ///< --name of `keys create`.
+};
+
+/// A command line that cannot run; `message` is the one line for stderr.
+struct UsageError {
+    std::string message;  ///< e.g. `--workers must be a whole number from 1 to 256`.
+};
+
+/// Reads environment variables (std::getenv in main; a map in tests).
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+
+/// Parses `arguments` (without the program name). Options may stand anywhere after the
+/// subcommand's words, as `--name value` or `--name=value`.
+std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
+                                                         const Environment& environment);
+
+/// The text of `threadsd --help`.
+std::string usage_text();
+
+}  // namespace threadsd::app

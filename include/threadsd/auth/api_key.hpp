@@ -1,0 +1,42 @@
+#pragma once
+// API keys: how they are made, how they are stored, and how a request's key is checked.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "threadsd/api/error.hpp"
+#include "threadsd/store/catalog.hpp"
+
+namespace threadsd::auth {
+
+/// SHA-256 of a key: what the store keeps instead of the key.
+using KeyHash = std::array<std::uint8_t, 32>;
+
+/// A freshly generated key, shown once to whoever created it.
+struct GeneratedKey {
+    std::string secret;  ///< `thd_` + 43 base64url characters (256 random bits).
+    std::string prefix;  ///< The first 12 characters, safe to list and log.
+    KeyHash hash;        ///< SHA-256 of `secret`.
+};
+
+/// Makes a new key from OpenSSL's CSPRNG.
+GeneratedKey generate_api_key();
+
+/// SHA-256 of `secret` via OpenSSL.
+KeyHash hash_api_key(std::string_view secret);
+
+/// The caller a request acts for, once authenticated.
+struct Caller {
+    std::string organization_id;  ///< Every query is scoped to this organization.
+    std::string key_id;           ///< Which key was used (never the key itself).
+};
+
+/// Checks an `X-API-Key` header value (already trimmed) against the store. Unknown,
+/// revoked and missing keys are all 401s; the message never echoes the key.
+std::variant<Caller, api::ApiError> authenticate_api_key(store::Catalog& catalog,
+                                                         std::string_view header_value);
+
+}  // namespace threadsd::auth

@@ -1,0 +1,50 @@
+#pragma once
+// Turns a request into a response: route, credentials, body framing, then the API.
+// It does no I/O of its own; the session reads and writes, the store persists.
+//
+// The work is split at the end of the head because the contract orders the checks:
+// route (404, 405) and credentials (401) answer before the body is looked at, so a
+// request that will be refused anyway never has its body read into memory.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <variant>
+
+#include "threadsd/api/thread_api.hpp"
+#include "threadsd/auth/api_key.hpp"
+#include "threadsd/http/message.hpp"
+#include "threadsd/http/router.hpp"
+#include "threadsd/store/store.hpp"
+
+namespace threadsd::http {
+
+/// A request that passed the checks of its head, waiting for its body.
+struct Admission {
+    RouteMatch route;     ///< The endpoint and its path parameters.
+    auth::Caller caller;  ///< Who is calling.
+};
+
+/// The application as the HTTP layer sees it.
+class RequestHandler {
+  public:
+    /// Serves `api` over the routes of `router`; keys are checked against `store`.
+    RequestHandler(Router router, store::Store& store, api::ThreadApi& api);
+
+    /// Checks the head: route, then credentials. Either the request may go on (and its
+    /// body be read) or here is the final response.
+    std::variant<Admission, Response> admit(const Request& head);
+
+    /// Produces the response for an admitted request whose body has been read. Never
+    /// throws: unexpected failures are logged and become a 500 envelope.
+    boost::asio::awaitable<Response> handle(Admission admission, const Request& request);
+
+  private:
+    /// Runs the endpoint; may throw.
+    boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
+
+    Router router_;        ///< Method and path to endpoint.
+    store::Store& store_;  ///< For credential lookups.
+    api::ThreadApi& api_;  ///< The thread operations.
+};
+
+}  // namespace threadsd::http

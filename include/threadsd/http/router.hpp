@@ -1,0 +1,57 @@
+#pragma once
+// Maps a method and a path to a route. Knows nothing of sockets, bodies or credentials.
+
+// Boost 1.81's core/detail/string_view.hpp uses std::ostream without including it.
+#include <ostream>
+
+#include <boost/beast/http/verb.hpp>
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace threadsd::http {
+
+/// Every endpoint threadsd serves.
+enum class RouteId {
+    kCreateWebThread,  ///< POST /api/v1/threads/web
+};
+
+/// A matched route and the values of its `{param}` segments, in order.
+struct RouteMatch {
+    RouteId id;                           ///< Which endpoint.
+    std::vector<std::string> parameters;  ///< Path parameters, undecoded.
+};
+
+/// No route for this request: either an unknown path (404) or a known path with another
+/// method (405, with the methods that would work).
+struct RouteMiss {
+    bool path_known = false;  ///< True means 405.
+    std::string allow;        ///< Value for the Allow header, e.g. "GET, PATCH".
+};
+
+/// An exact-path router: a trailing slash is another path, `{name}` matches one segment.
+class Router {
+  public:
+    /// The routes of the thread API.
+    static Router threads_api();
+
+    /// Adds `method pattern -> id`.
+    void add(boost::beast::http::verb method, std::string_view pattern, RouteId id);
+
+    /// Looks up `method` on `target`; a query string is ignored here.
+    std::variant<RouteMatch, RouteMiss> match(boost::beast::http::verb method,
+                                              std::string_view target) const;
+
+  private:
+    /// One registered route.
+    struct Entry {
+        boost::beast::http::verb method;    ///< Its method.
+        std::vector<std::string> segments;  ///< Path segments; "{}" for a parameter.
+        RouteId id;                         ///< What it is.
+    };
+    std::vector<Entry> entries_;  ///< In registration order.
+};
+
+}  // namespace threadsd::http

@@ -1,0 +1,59 @@
+#pragma once
+// The listener: accepts connections and runs one session coroutine for each, and stops
+// them all on shutdown.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include "threadsd/http/limits.hpp"
+#include "threadsd/http/request_handler.hpp"
+#include "threadsd/http/session.hpp"
+
+namespace threadsd::http {
+
+/// Accepts on one endpoint and serves every connection with `handler`.
+class Server {
+  public:
+    /// Binds and listens on `endpoint` (port 0 picks a free port); throws on failure.
+    Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
+           RequestHandler& handler, HttpLimits limits);
+
+    /// The address actually bound, with the real port.
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    /// Starts the accept loop on the io_context.
+    void start();
+
+    /// Stops accepting, lets each session finish the request it is on, cuts idle ones,
+    /// and calls `done` once every session has ended or `grace` has passed (then the
+    /// remaining sessions are simply abandoned with the io_context).
+    void shutdown(std::chrono::milliseconds grace, std::function<void(bool clean)> done);
+
+    /// Sessions alive now.
+    std::size_t open_sessions() const;
+
+  private:
+    /// Accepts until the acceptor is closed.
+    boost::asio::awaitable<void> accept_loop();
+    /// Polls until no session is left or the deadline passes.
+    boost::asio::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline,
+                                                   std::function<void(bool)> done);
+
+    boost::asio::io_context& io_;              ///< Runs everything.
+    boost::asio::ip::tcp::acceptor acceptor_;  ///< The listening socket.
+    RequestHandler& handler_;                  ///< Shared by all sessions.
+    HttpLimits limits_;                        ///< Shared by all sessions.
+    std::atomic<bool> draining_{false};        ///< Set once shutdown starts.
+    mutable std::mutex sessions_mutex_;        ///< Guards sessions_ (not the sessions).
+    std::unordered_set<std::shared_ptr<SessionState>> sessions_;  ///< Live sessions.
+};
+
+}  // namespace threadsd::http

@@ -1,0 +1,38 @@
+#pragma once
+// Read queries of the request path: API keys and agents. One Catalog per connection.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "threadsd/store/records.hpp"
+#include "threadsd/store/sqlite.hpp"
+
+namespace threadsd::store {
+
+/// An agent that can take threads, with its published version if it has one.
+struct AgentWithPublishedVersion {
+    AgentRecord agent;                            ///< The agent (never deleted here).
+    std::optional<AgentVersionRecord> published;  ///< Nothing when no version is published.
+};
+
+/// Prepared read statements over one connection; not thread-safe, like the connection.
+class Catalog {
+  public:
+    /// Prepares the statements on `connection`, which must outlive the catalog.
+    explicit Catalog(Connection& connection);
+
+    /// The key whose SHA-256 is `secret_hash`, revoked or not.
+    std::optional<ApiKeyRecord> find_api_key(const std::array<std::uint8_t, 32>& secret_hash);
+
+    /// The agent `agent_id` of `organization_id` when it exists and is not deleted.
+    std::optional<AgentWithPublishedVersion> find_live_agent(std::string_view organization_id,
+                                                             std::string_view agent_id);
+
+  private:
+    Statement find_key_;    ///< api_keys by secret_hash.
+    Statement find_agent_;  ///< agents left-joined with their published version.
+};
+
+}  // namespace threadsd::store

@@ -1,0 +1,57 @@
+#pragma once
+// Plain rows as the store reads and writes them; times are unix milliseconds.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace threadsd::store {
+
+/// An agent as the thread object's `agentDetails` shows it.
+struct AgentRecord {
+    std::string id;                          ///< Agent id.
+    std::string organization_id;             ///< Owner.
+    std::string name;                        ///< Display name.
+    std::optional<std::string> description;  ///< Free text, or null.
+    std::string agent_type;                  ///< "CALL" or "TEXT".
+    bool deleted = false;                    ///< Soft-deleted agents take no new threads.
+};
+
+/// One version of an agent, as `agentVersionDetails` shows it.
+struct AgentVersionRecord {
+    std::string id;                         ///< Version id.
+    std::int64_t version = 0;               ///< Version number.
+    std::string name;                       ///< Version name.
+    std::string mode;                       ///< "FLOW" or "PROMPT".
+    std::optional<double> sms_max_tokens;   ///< Or null.
+    std::optional<double> sms_temperature;  ///< Or null.
+    bool discard_inbound_sms = false;       ///< Whether inbound SMS is ignored.
+};
+
+/// A thread with the agent and version details its JSON needs.
+struct ThreadRecord {
+    std::string id;                                   ///< UUIDv7.
+    std::string organization_id;                      ///< Owner.
+    std::string to_phone_number;                      ///< "" for web threads.
+    std::optional<std::string> from_phone_number;     ///< Null for web threads.
+    std::optional<std::string> from_phone_number_id;  ///< Null for web threads.
+    std::optional<std::string> lead_id;               ///< Null for web threads.
+    bool is_active = true;                            ///< False once closed.
+    std::int64_t created_at = 0;                      ///< Creation instant.
+    std::int64_t updated_at = 0;                      ///< Last change.
+    std::optional<std::int64_t> closed_at;            ///< When closed.
+    std::optional<std::string> closed_reason;         ///< Why closed.
+    std::optional<std::string> metadata_json;         ///< JSON object text, or null.
+    std::optional<std::string> variables_json;        ///< JSON object text, or null.
+    AgentRecord agent;                                ///< The agent as it is now.
+    AgentVersionRecord agent_version;                 ///< The version the thread is bound to.
+};
+
+/// An API key as the auth check needs it.
+struct ApiKeyRecord {
+    std::string id;                          ///< Key id (not secret).
+    std::string organization_id;             ///< The organization it acts for.
+    std::optional<std::int64_t> revoked_at;  ///< Set once revoked.
+};
+
+}  // namespace threadsd::store

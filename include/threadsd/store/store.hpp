@@ -1,0 +1,73 @@
+#pragma once
+// The store as the server sees it: read-only connections for the request path and the
+// single writer for every change.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "threadsd/store/catalog.hpp"
+#include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/writer.hpp"
+
+namespace threadsd::store {
+
+/// A read-only connection with its prepared statements.
+struct ReadSession {
+    /// Opens a read-only connection to `path`.
+    explicit ReadSession(const std::string& path)
+        : connection(path, OpenMode::kReadOnly), catalog(connection) {}
+    Connection connection;  ///< Read-only; in WAL mode it never waits for the writer.
+    Catalog catalog;        ///< Read statements over `connection`.
+};
+
+class Store;
+
+/// A read session borrowed from the store's pool; returned when this goes out of scope.
+class ReadLease {
+  public:
+    /// Takes ownership of `session` on behalf of `store`.
+    ReadLease(Store& store, std::unique_ptr<ReadSession> session);
+    ~ReadLease();
+    ReadLease(const ReadLease&) = delete;
+    ReadLease& operator=(const ReadLease&) = delete;
+    ReadLease(ReadLease&& other) noexcept = default;
+    ReadLease& operator=(ReadLease&&) = delete;
+
+    /// The borrowed session.
+    ReadSession* operator->() const { return session_.get(); }
+
+  private:
+    Store* store_;                          ///< Where the session goes back to.
+    std::unique_ptr<ReadSession> session_;  ///< The session, until returned.
+};
+
+/// Opens the database (migrated beforehand) for serving.
+class Store {
+  public:
+    /// Opens the writer on `path`; read sessions are opened on demand.
+    explicit Store(std::string path);
+
+    /// Borrows a read session; opens a new one when none is idle. Only the pool's vector
+    /// is locked, never a connection: each session is used by one request at a time.
+    ReadLease read();
+
+    /// The single writer.
+    Writer& writer() { return writer_; }
+
+    /// The database path.
+    const std::string& path() const { return path_; }
+
+  private:
+    friend class ReadLease;
+    /// Puts a session back into the pool.
+    void give_back(std::unique_ptr<ReadSession> session);
+
+    std::string path_;                                ///< Database file.
+    Writer writer_;                                   ///< Owns the write connection.
+    std::mutex idle_mutex_;                           ///< Guards idle_.
+    std::vector<std::unique_ptr<ReadSession>> idle_;  ///< Read sessions not in use.
+};
+
+}  // namespace threadsd::store

@@ -1,0 +1,79 @@
+#pragma once
+// The single writer: one SQLite write connection owned by a strand on its own thread.
+//
+// Requests never touch the write connection. They hand a job to the writer and wait;
+// the writer runs every job that is waiting in one transaction (group commit), each in
+// its own savepoint so that one failing job does not fail its neighbours, and completes
+// each job only after COMMIT has returned. The writer's thread is not an I/O thread, so
+// an fsync never stalls a socket.
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/thread_writes.hpp"
+
+namespace threadsd::store {
+
+/// What a write job may use: the connection and its prepared statements.
+struct WriteContext {
+    Connection& connection;  ///< The write connection, inside an open transaction.
+    ThreadWrites& threads;   ///< Prepared thread statements.
+};
+
+/// A unit of work for the writer. It must throw to fail; its changes are then undone.
+using WriteJob = std::function<void(WriteContext&)>;
+
+/// Owns the write connection and serializes every write through one strand.
+class Writer {
+  public:
+    /// Opens the write connection to `path` and starts the writer thread.
+    explicit Writer(const std::string& path);
+    /// Finishes every queued job, then closes the connection.
+    ~Writer();
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    /// Runs `job` in the next group transaction; resumes the caller on its own executor
+    /// once COMMIT has returned, or rethrows what made the job or the commit fail.
+    boost::asio::awaitable<void> write(WriteJob job);
+
+    /// Number of group transactions committed so far (for tests and metrics).
+    std::uint64_t committed_batches() const { return committed_batches_.load(); }
+
+  private:
+    /// Called once with the job's outcome; type-erases the awaiting coroutine's handler.
+    using Completion = std::function<void(std::exception_ptr)>;
+
+    /// A job waiting for the next transaction, and how to tell its owner.
+    struct Pending {
+        WriteJob job;         ///< The work.
+        Completion complete;  ///< Resumes the owner.
+    };
+
+    /// Queues `pending` on the strand and schedules a flush if none is scheduled.
+    void enqueue(Pending pending);
+    /// Runs every queued job in one transaction; on the strand only.
+    void flush();
+
+    Connection connection_;          ///< The write connection; used on the strand only.
+    ThreadWrites threads_;           ///< Statements over connection_.
+    boost::asio::thread_pool pool_;  ///< The writer's one thread.
+    boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;  ///< Serializes jobs.
+    std::vector<Pending> queued_;   ///< Jobs waiting for the next flush; strand only.
+    bool flush_scheduled_ = false;  ///< A flush is already posted; strand only.
+    std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
+};
+
+}  // namespace threadsd::store

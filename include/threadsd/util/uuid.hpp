@@ -1,0 +1,44 @@
+#pragma once
+// UUID text handling and time-ordered id generation (RFC 9562 version 7).
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace threadsd::util {
+
+/// Length of the canonical 8-4-4-4-12 text form.
+inline constexpr std::size_t kUuidTextLength = 36;
+
+/// Returns the canonical lower-case form of `text` when it is exactly 36 characters of
+/// 8-4-4-4-12 hexadecimal groups (either case), else nothing. Braces, URNs and
+/// hyphen-less forms are refused on purpose: one spelling per id keeps lookups exact.
+std::optional<std::string> normalize_uuid(std::string_view text);
+
+/// True when `text` is already a canonical lower-case UUID.
+bool is_canonical_uuid(std::string_view text);
+
+/// Formats 16 bytes as a canonical lower-case UUID.
+std::string format_uuid(const std::array<std::uint8_t, 16>& bytes);
+
+/// Generates UUIDv7 ids that strictly increase within this process, even when many are
+/// made in one millisecond or the wall clock steps back, so ordering ids is ordering
+/// creation. Thread-safe.
+class Uuid7Generator {
+  public:
+    /// Returns a new id whose timestamp is `unix_ms` (or later, to stay monotonic).
+    std::string next(std::int64_t unix_ms);
+
+    /// Returns a new id stamped with the current wall clock.
+    std::string next();
+
+  private:
+    std::mutex mutex_;                ///< Guards the last issued value.
+    std::int64_t last_ms_ = 0;        ///< Timestamp of the last id issued.
+    std::uint64_t last_counter_ = 0;  ///< 74 random-seeded bits that follow it, as a counter.
+};
+
+}  // namespace threadsd::util

@@ -1,0 +1,142 @@
+#include "threadsd/api/json_reader.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <unordered_set>
+#include <vector>
+
+namespace threadsd::api {
+namespace {
+
+namespace json = boost::json;
+
+/// basic_parser handler that builds a json::value through a value_stack, and keeps the
+/// keys of every open object so that a repeated one stops the parse.
+class DuplicateRejectingHandler {
+  public:
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    json::value_stack stack;       ///< Builds the resulting value.
+    std::string duplicate_key;     ///< The repeated key, once one is found.
+    bool found_duplicate = false;  ///< Set when parsing stopped on a repeated key.
+
+    bool on_document_begin(json::error_code&) {
+        stack.reset();
+        return true;
+    }
+    bool on_document_end(json::error_code&) { return true; }
+    bool on_object_begin(json::error_code&) {
+        if (depth_ == open_keys_.size()) {
+            open_keys_.emplace_back();
+        }
+        open_keys_[depth_++].clear();
+        return true;
+    }
+    bool on_object_end(std::size_t n, json::error_code&) {
+        --depth_;
+        stack.push_object(n);
+        return true;
+    }
+    bool on_array_begin(json::error_code&) { return true; }
+    bool on_array_end(std::size_t n, json::error_code&) {
+        stack.push_array(n);
+        return true;
+    }
+    bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+        partial_key_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+        partial_key_.append(s.data(), s.size());
+        if (!open_keys_[depth_ - 1].insert(partial_key_).second) {
+            found_duplicate = true;
+            duplicate_key = std::move(partial_key_);
+            ec = json::error::syntax;
+            return false;
+        }
+        stack.push_key(partial_key_);
+        partial_key_.clear();
+        return true;
+    }
+    bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+        stack.push_chars(s);
+        return true;
+    }
+    bool on_string(json::string_view s, std::size_t, json::error_code&) {
+        stack.push_string(s);
+        return true;
+    }
+    bool on_number_part(json::string_view, json::error_code&) { return true; }
+    bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+        stack.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+        stack.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, json::string_view, json::error_code&) {
+        stack.push_double(d);
+        return true;
+    }
+    bool on_bool(bool b, json::error_code&) {
+        stack.push_bool(b);
+        return true;
+    }
+    bool on_null(json::error_code&) {
+        stack.push_null();
+        return true;
+    }
+    bool on_comment_part(json::string_view, json::error_code&) { return true; }
+    bool on_comment(json::string_view, json::error_code&) { return true; }
+
+  private:
+    std::vector<std::unordered_set<std::string>> open_keys_;  ///< Keys seen per open object.
+    std::size_t depth_ = 0;                                   ///< Number of open objects.
+    std::string partial_key_;                                 ///< Key being assembled.
+};
+
+// Echo a repeated key only when it is short and printable, so the message stays one line.
+std::string describe_key(const std::string& key) {
+    if (key.empty() || key.size() > 64) {
+        return "a key";
+    }
+    for (const char c : key) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\' ||
+            static_cast<unsigned char>(c) >= 0x7f) {
+            return "a key";
+        }
+    }
+    return "the key \"" + key + "\"";
+}
+
+}  // namespace
+
+std::variant<json::value, JsonSyntaxError> parse_json_strict(std::string_view text) {
+    json::parse_options options;
+    options.max_depth = 32;
+    json::basic_parser<DuplicateRejectingHandler> parser(options);
+    json::error_code ec;
+    const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+    if (parser.handler().found_duplicate) {
+        return JsonSyntaxError{"request body has a JSON object that repeats " +
+                               describe_key(parser.handler().duplicate_key)};
+    }
+    if (!ec && consumed != text.size()) {
+        return JsonSyntaxError{"request body has data after its JSON value"};
+    }
+    if (ec) {
+        if (ec == json::error::too_deep) {
+            return JsonSyntaxError{"request body nests JSON deeper than 32 levels"};
+        }
+        return JsonSyntaxError{"request body is not valid JSON"};
+    }
+    return parser.handler().stack.release();
+}
+
+}  // namespace threadsd::api

@@ -1,0 +1,300 @@
+#include "threadsd/app/command_line.hpp"
+
+#include <charconv>
+#include <limits>
+
+#include "threadsd/util/uuid.hpp"
+
+namespace threadsd::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// Parses a whole decimal number within [low, high].
+std::optional<std::uint64_t> parse_count(std::string_view text, std::uint64_t low,
+                                         std::uint64_t high) {
+    std::uint64_t value = 0;
+    const auto* end = text.data() + text.size();
+    const auto result = std::from_chars(text.data(), end, value);
+    if (text.empty() || result.ec != std::errc() || result.ptr != end || value < low ||
+        value > high) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+/// Parses `250ms`, `10s` or a bare number of seconds; at least 1 ms, at most a day.
+std::optional<milliseconds> parse_duration(std::string_view text) {
+    std::uint64_t scale = 1000;
+    if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
+        scale = 1;
+        text.remove_suffix(2);
+    } else if (text.size() > 1 && text.back() == 's') {
+        text.remove_suffix(1);
+    }
+    const auto count = parse_count(text, 1, 86'400'000 / scale);
+    if (!count) {
+        return std::nullopt;
+    }
+    return milliseconds(*count * scale);
+}
+
+/// One option: its name, whether it takes a value, where it applies, how it is stored.
+struct OptionSpec {
+    std::string_view name;
+    bool takes_value;
+    bool serve_only;
+    std::optional<std::string> (*apply)(CommandLine&, std::string_view value);
+};
+
+std::optional<std::string> set_size(std::size_t& target, std::string_view name,
+                                    std::string_view value, std::uint64_t low, std::uint64_t high) {
+    const auto count = parse_count(value, low, high);
+    if (!count) {
+        return std::string(name) + " must be a whole number from " + std::to_string(low) + " to " +
+               std::to_string(high);
+    }
+    target = static_cast<std::size_t>(*count);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_duration(milliseconds& target, std::string_view name,
+                                        std::string_view value) {
+    const auto duration = parse_duration(value);
+    if (!duration) {
+        return std::string(name) + " must be a duration such as 10s or 500ms";
+    }
+    target = *duration;
+    return std::nullopt;
+}
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+const OptionSpec kOptions[] = {
+    {"--db", true, false,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) {
+             return "--db must name a file";
+         }
+         c.database = std::string(v);
+         return std::nullopt;
+     }},
+    {"--no-demo", false, false,
+     [](CommandLine& c, std::string_view) -> std::optional<std::string> {
+         c.no_demo = true;
+         return std::nullopt;
+     }},
+    {"--org", true, false,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         auto id = util::normalize_uuid(v);
+         if (!id) {
+             return "--org must be a UUID";
+         }
+         c.organization = *id;
+         return std::nullopt;
+     }},
+    {"--name", true, false,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 200) {
+             return "--name must be 1 to 200 characters";
+         }
+         c.key_name = std::string(v);
+         return std::nullopt;
+     }},
+    {"--listen", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v.find(':') == std::string_view::npos) {
+             return "--listen must be HOST:PORT";
+         }
+         c.serve.listen = std::string(v);
+         return std::nullopt;
+     }},
+    {"--workers", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         std::size_t workers = 0;
+         auto error = set_size(workers, "--workers", v, 1, 256);
+         c.serve.workers = static_cast<unsigned>(workers);
+         return error;
+     }},
+    {"--shutdown-grace", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.shutdown_grace, "--shutdown-grace", v);
+     }},
+    {"--request-timeout", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.http.request_timeout, "--request-timeout", v);
+     }},
+    {"--idle-timeout", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.http.idle_timeout, "--idle-timeout", v);
+     }},
+    {"--max-header-bytes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024, kMiB);
+     }},
+    {"--max-body-bytes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.http.max_body_bytes, "--max-body-bytes", v, 1024, 64 * kMiB);
+     }},
+    {"--max-map-keys", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.input.max_map_keys, "--max-map-keys", v, 1, 100'000);
+     }},
+    {"--max-key-bytes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.input.max_key_bytes, "--max-key-bytes", v, 1, kMiB);
+     }},
+    {"--max-value-bytes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.input.max_value_bytes, "--max-value-bytes", v, 1, 64 * kMiB);
+     }},
+};
+
+const OptionSpec* find_option(std::string_view name) {
+    for (const auto& option : kOptions) {
+        if (option.name == name) {
+            return &option;
+        }
+    }
+    return nullptr;
+}
+
+/// Maps the positional words to a command, consuming its argument if it takes one.
+std::optional<std::string> read_command(const std::vector<std::string>& words, CommandLine& line) {
+    auto expect = [&](std::size_t count, std::string_view usage) -> std::optional<std::string> {
+        if (words.size() != count) {
+            return "usage: threadsd " + std::string(usage);
+        }
+        return std::nullopt;
+    };
+    if (words.empty() || words[0] == "serve") {
+        line.command = Command::kServe;
+        return words.empty() ? std::nullopt : expect(1, "serve [options]");
+    }
+    if (words[0] == "migrate") {
+        line.command = Command::kMigrate;
+        return expect(1, "migrate [--db PATH] [--no-demo]");
+    }
+    if (words[0] == "agents" && words.size() >= 2 && words[1] == "import") {
+        line.command = Command::kAgentsImport;
+        if (words.size() == 3) {
+            line.argument = words[2];
+        }
+        return expect(3, "agents import FILE.json [--db PATH]");
+    }
+    if (words[0] == "agents" && words.size() >= 2 && words[1] == "list") {
+        line.command = Command::kAgentsList;
+        return expect(2, "agents list [--db PATH]");
+    }
+    if (words[0] == "keys" && words.size() >= 2 && words[1] == "create") {
+        line.command = Command::kKeysCreate;
+        return expect(2, "keys create --org ORG_ID [--name NAME] [--db PATH]");
+    }
+    if (words[0] == "keys" && words.size() >= 2 && words[1] == "list") {
+        line.command = Command::kKeysList;
+        return expect(2, "keys list [--db PATH]");
+    }
+    if (words[0] == "keys" && words.size() >= 2 && words[1] == "revoke") {
+        line.command = Command::kKeysRevoke;
+        if (words.size() == 3) {
+            line.argument = words[2];
+        }
+        return expect(3, "keys revoke KEY_ID [--db PATH]");
+    }
+    return "unknown command '" + words[0] + "'; see threadsd --help";
+}
+
+}  // namespace
+
+std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
+                                                         const Environment& environment) {
+    CommandLine line;
+    if (auto db = environment("THREADSD_DB"); db && !db->empty()) {
+        line.database = *db;
+    }
+    std::vector<std::string> words;
+    std::vector<std::pair<const OptionSpec*, std::string>> options;
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        const std::string& argument = arguments[i];
+        if (argument == "--help" || argument == "-h") {
+            line.command = Command::kHelp;
+            return line;
+        }
+        if (argument.rfind("--", 0) != 0) {
+            words.push_back(argument);
+            continue;
+        }
+        const auto equals = argument.find('=');
+        const std::string name = argument.substr(0, equals);
+        const OptionSpec* spec = find_option(name);
+        if (spec == nullptr) {
+            return UsageError{"unknown option " + name + "; see threadsd --help"};
+        }
+        std::string value;
+        if (equals != std::string::npos) {
+            if (!spec->takes_value) {
+                return UsageError{name + " takes no value"};
+            }
+            value = argument.substr(equals + 1);
+        } else if (spec->takes_value) {
+            if (i + 1 >= arguments.size()) {
+                return UsageError{name + " needs a value"};
+            }
+            value = arguments[++i];
+        }
+        options.emplace_back(spec, std::move(value));
+    }
+    if (auto error = read_command(words, line)) {
+        return UsageError{*error};
+    }
+    for (const auto& [spec, value] : options) {
+        if (spec->serve_only && line.command != Command::kServe) {
+            return UsageError{std::string(spec->name) + " applies to serve only"};
+        }
+        if ((spec->name == "--org" || spec->name == "--name") &&
+            line.command != Command::kKeysCreate) {
+            return UsageError{std::string(spec->name) + " applies to keys create only"};
+        }
+        if (auto error = spec->apply(line, value)) {
+            return UsageError{*error};
+        }
+    }
+    if (line.command == Command::kKeysCreate && line.organization.empty()) {
+        return UsageError{"keys create needs --org ORG_ID"};
+    }
+    return line;
+}
+
+std::string usage_text() {
+    return R"(threadsd: a self-hosted server for web chat threads (Feather AI's thread API)
+
+usage:
+  threadsd [serve] [options]              serve the API (the default subcommand)
+  threadsd migrate                        apply migrations; seed the demo data if the store is empty
+  threadsd agents import FILE.json        upsert organizations, agents and versions
+  threadsd agents list                    agents as a JSON array
+  threadsd keys create --org ORG_ID [--name NAME]   print a new API key (shown once)
+  threadsd keys list                      API keys as a JSON array (never the secrets)
+  threadsd keys revoke KEY_ID             refuse a key from now on
+
+every subcommand:
+  --db PATH                 database file (default ./threadsd.db, or $THREADSD_DB)
+  --no-demo                 when the store is created, do not seed the demo organization
+
+serve:
+  --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 = any free port)
+  --workers N               I/O threads (default: one per core)
+  --shutdown-grace DUR      wait at most this long for requests on SIGTERM/SIGINT (default 5s)
+  --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
+  --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
+  --max-header-bytes N      request line plus headers (default 16384)
+  --max-body-bytes N        request body (default 65536)
+  --max-map-keys N          keys in metadata or variables (default 64)
+  --max-key-bytes N         bytes in one map key (default 128)
+  --max-value-bytes N       bytes in one map value (default 8192)
+
+durations: 10s, 500ms, or a bare number of seconds.
+)";
+}
+
+}  // namespace threadsd::app

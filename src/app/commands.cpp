@@ -1,0 +1,256 @@
+#include "threadsd/app/commands.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "threadsd/api/json_writer.hpp"
+#include "threadsd/api/thread_api.hpp"
+#include "threadsd/http/request_handler.hpp"
+#include "threadsd/http/server.hpp"
+#include "threadsd/store/admin.hpp"
+#include "threadsd/store/agent_import.hpp"
+#include "threadsd/store/migrations.hpp"
+#include "threadsd/store/store.hpp"
+#include "threadsd/util/clock.hpp"
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::app {
+namespace {
+
+namespace net = boost::asio;
+
+/// A failure to report as one line on stderr with exit code 1.
+struct CommandFailure {
+    std::string message;  ///< The line.
+};
+
+/// Opens the store for an operator command, creating and migrating it on first use.
+std::unique_ptr<store::Connection> open_store(const CommandLine& line) {
+    std::unique_ptr<store::Connection> connection;
+    try {
+        connection =
+            std::make_unique<store::Connection>(line.database, store::OpenMode::kReadWrite);
+        const auto seed = line.no_demo                        ? store::DemoSeed::kNever
+                          : line.command == Command::kMigrate ? store::DemoSeed::kWhenEmpty
+                                                              : store::DemoSeed::kWhenCreated;
+        store::migrate(*connection, seed);
+    } catch (const std::exception& error) {
+        throw CommandFailure{"cannot open database " + line.database + ": " + error.what()};
+    }
+    return connection;
+}
+
+void write_optional_time(api::JsonWriter& out, const std::optional<std::int64_t>& unix_ms) {
+    if (unix_ms) {
+        out.string(util::format_rfc3339_millis(*unix_ms));
+    } else {
+        out.null();
+    }
+}
+
+int print_agents(store::Connection& connection) {
+    api::JsonWriter out;
+    out.begin_array();
+    for (const auto& listing : store::list_agents(connection)) {
+        out.begin_object();
+        out.key("id").string(listing.agent.id);
+        out.key("organizationId").string(listing.agent.organization_id);
+        out.key("name").string(listing.agent.name);
+        out.key("description");
+        listing.agent.description ? out.string(*listing.agent.description) : out.null();
+        out.key("agentType").string(listing.agent.agent_type);
+        out.key("deleted").boolean(listing.agent.deleted);
+        out.key("publishedVersionId");
+        listing.published_version_id ? out.string(*listing.published_version_id) : out.null();
+        out.end_object();
+    }
+    out.end_array();
+    std::cout << out.str() << '\n';
+    return 0;
+}
+
+int print_keys(store::Connection& connection) {
+    api::JsonWriter out;
+    out.begin_array();
+    for (const auto& key : store::list_api_keys(connection)) {
+        out.begin_object();
+        out.key("id").string(key.id);
+        out.key("organizationId").string(key.organization_id);
+        out.key("name").string(key.name);
+        out.key("prefix").string(key.prefix);
+        out.key("createdAt").string(util::format_rfc3339_millis(key.created_at));
+        out.key("revokedAt");
+        write_optional_time(out, key.revoked_at);
+        out.end_object();
+    }
+    out.end_array();
+    std::cout << out.str() << '\n';
+    return 0;
+}
+
+int import_agents(store::Connection& connection, const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw CommandFailure{"cannot read " + path};
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    auto parsed = store::parse_agent_import(text.str());
+    if (auto* error = std::get_if<std::string>(&parsed)) {
+        throw CommandFailure{path + ": " + *error};
+    }
+    try {
+        const auto summary = store::apply_agent_import(
+            connection, std::get<std::vector<store::ImportedAgent>>(parsed));
+        std::cout << "imported " << summary.agents << " agents with " << summary.versions
+                  << " versions (" << summary.organizations_created << " new organizations)\n";
+    } catch (const store::AdminError& error) {
+        throw CommandFailure{path + ": " + error.what()};
+    }
+    return 0;
+}
+
+/// HOST:PORT, with [v6]:PORT for IPv6 literals.
+net::ip::tcp::endpoint parse_endpoint(const std::string& text) {
+    const auto colon = text.rfind(':');
+    std::string host = text.substr(0, colon);
+    const std::string port_text = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+    unsigned port = 0;
+    const auto result =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec || result.ec != std::errc() || result.ptr != port_text.data() + port_text.size() ||
+        port > 65535) {
+        throw CommandFailure{"--listen must be HOST:PORT with an IP address, not '" + text + "'"};
+    }
+    return {address, static_cast<unsigned short>(port)};
+}
+
+/// On a store with no key at all, makes one for the demo organization and says how to use it.
+void offer_demo_key(store::Connection& connection, const std::string& listen) {
+    if (store::has_any_api_key(connection) ||
+        !store::organization_exists(connection, store::kDemoOrganizationId)) {
+        return;
+    }
+    const auto key = store::create_api_key(connection, store::kDemoOrganizationId, "demo");
+    std::cerr << "\nNo API key existed, so one was made for the demo organization (shown once):\n\n"
+              << "  " << key.secret << "\n\nTry it:\n\n"
+              << "  curl -s -X POST http://" << listen << "/api/v1/threads/web \\\n"
+              << "    -H 'X-API-Key: " << key.secret << "' -H 'Content-Type: application/json' \\\n"
+              << "    -d '{\"agentId\": \"3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01\", "
+                 "\"metadata\": {\"source\": \"quickstart\"}}'\n\n";
+}
+
+int serve(const CommandLine& line) {
+    const auto endpoint = parse_endpoint(line.serve.listen);
+    {
+        auto connection = open_store(line);
+        offer_demo_key(*connection, line.serve.listen);
+    }
+    const unsigned workers = line.serve.workers != 0
+                                 ? line.serve.workers
+                                 : std::max(1u, std::thread::hardware_concurrency());
+
+    // Destruction runs bottom-up: the server stops, then the writer commits what it
+    // holds, and only then does the io_context that its completions post to go away.
+    net::io_context io(static_cast<int>(workers));
+    store::Store store(line.database);
+    api::ThreadApi thread_api(store, line.serve.input);
+    http::RequestHandler handler(http::Router::threads_api(), store, thread_api);
+    std::unique_ptr<http::Server> server;
+    try {
+        server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http);
+    } catch (const boost::system::system_error& error) {
+        throw CommandFailure{"cannot listen on " + line.serve.listen + ": " +
+                             error.code().message()};
+    }
+    server->start();
+    const auto bound = server->local_endpoint();
+    util::log_info("listening on http://" + bound.address().to_string() + ":" +
+                   std::to_string(bound.port()) + " with " + std::to_string(workers) +
+                   " workers, database " + line.database);
+
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) {
+            return;
+        }
+        util::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                       ", shutting down");
+        server->shutdown(line.serve.shutdown_grace, [&io](bool clean) {
+            if (!clean) {
+                util::log_info("shutdown grace period over; closing the remaining connections");
+            }
+            io.stop();
+        });
+    });
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < workers; ++i) {
+        threads.emplace_back([&io] { io.run(); });
+    }
+    io.run();
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    util::log_info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int run_command(const CommandLine& line) {
+    try {
+        switch (line.command) {
+            case Command::kHelp:
+                std::cout << usage_text();
+                return 0;
+            case Command::kServe:
+                return serve(line);
+            case Command::kMigrate: {
+                auto connection = open_store(line);
+                std::cout << "database " << line.database << " is at schema version "
+                          << store::latest_schema_version() << '\n';
+                return 0;
+            }
+            case Command::kAgentsImport:
+                return import_agents(*open_store(line), line.argument);
+            case Command::kAgentsList:
+                return print_agents(*open_store(line));
+            case Command::kKeysCreate: {
+                auto connection = open_store(line);
+                const auto key =
+                    store::create_api_key(*connection, line.organization, line.key_name);
+                std::cout << key.secret << '\n';
+                return 0;
+            }
+            case Command::kKeysList:
+                return print_keys(*open_store(line));
+            case Command::kKeysRevoke: {
+                auto connection = open_store(line);
+                store::revoke_api_key(*connection, line.argument);
+                return 0;
+            }
+        }
+    } catch (const CommandFailure& failure) {
+        std::cerr << "threadsd: " << failure.message << '\n';
+    } catch (const store::AdminError& error) {
+        std::cerr << "threadsd: " << error.what() << '\n';
+    } catch (const std::exception& error) {
+        std::cerr << "threadsd: " << error.what() << '\n';
+    }
+    return 1;
+}
+
+}  // namespace threadsd::app

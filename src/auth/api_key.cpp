@@ -1,0 +1,74 @@
+#include "threadsd/auth/api_key.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace threadsd::auth {
+namespace {
+
+constexpr std::string_view kKeyPrefix = "thd_";
+constexpr std::size_t kVisiblePrefixLength = 12;
+constexpr std::size_t kRandomBytes = 32;
+
+std::string base64url(const unsigned char* data, std::size_t size) {
+    std::string out(4 * ((size + 2) / 3) + 1, '\0');
+    const int written =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+    out.resize(static_cast<std::size_t>(written));
+    while (!out.empty() && out.back() == '=') {
+        out.pop_back();
+    }
+    for (char& c : out) {
+        c = c == '+' ? '-' : c == '/' ? '_' : c;
+    }
+    return out;
+}
+
+api::ApiError unauthorized(std::string message) {
+    return {api::ErrorCode::kUnauthorized, std::move(message)};
+}
+
+}  // namespace
+
+KeyHash hash_api_key(std::string_view secret) {
+    KeyHash hash{};
+    unsigned int length = 0;
+    if (EVP_Digest(secret.data(), secret.size(), hash.data(), &length, EVP_sha256(), nullptr) !=
+            1 ||
+        length != hash.size()) {
+        throw std::runtime_error("OpenSSL SHA-256 failed");
+    }
+    return hash;
+}
+
+GeneratedKey generate_api_key() {
+    unsigned char random[kRandomBytes];
+    if (RAND_bytes(random, sizeof random) != 1) {
+        throw std::runtime_error("OpenSSL RAND_bytes failed");
+    }
+    GeneratedKey key;
+    key.secret = std::string(kKeyPrefix) + base64url(random, sizeof random);
+    key.prefix = key.secret.substr(0, kVisiblePrefixLength);
+    key.hash = hash_api_key(key.secret);
+    return key;
+}
+
+std::variant<Caller, api::ApiError> authenticate_api_key(store::Catalog& catalog,
+                                                         std::string_view header_value) {
+    if (header_value.empty()) {
+        return unauthorized("X-API-Key header is required");
+    }
+    // Only the hash reaches the store, so lookup timing says nothing about the key.
+    const auto key = catalog.find_api_key(hash_api_key(header_value));
+    if (!key) {
+        return unauthorized("X-API-Key is not a valid API key");
+    }
+    if (key->revoked_at) {
+        return unauthorized("X-API-Key has been revoked");
+    }
+    return Caller{key->organization_id, key->id};
+}
+
+}  // namespace threadsd::auth

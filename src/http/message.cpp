@@ -1,0 +1,34 @@
+#include "threadsd/http/message.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+namespace threadsd::http {
+
+namespace beast = boost::beast;
+
+Response json_response(unsigned status, std::string body) {
+    Response response{static_cast<beast::http::status>(status), 11};
+    response.set(beast::http::field::content_type, "application/json");
+    response.body() = std::move(body);
+    return response;
+}
+
+Response error_response(const api::ApiError& error) {
+    return json_response(api::http_status(error.code), api::error_body(error));
+}
+
+std::string_view trim_header_value(std::string_view value) {
+    const auto first = value.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = value.find_last_not_of(" \t");
+    return value.substr(first, last - first + 1);
+}
+
+bool is_json_media_type(std::string_view content_type) {
+    std::string_view type = content_type.substr(0, content_type.find(';'));
+    return beast::iequals(trim_header_value(type), "application/json");
+}
+
+}  // namespace threadsd::http

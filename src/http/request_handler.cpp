@@ -1,0 +1,84 @@
+#include "threadsd/http/request_handler.hpp"
+
+#include <boost/beast/http/field.hpp>
+
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+Response from_result(api::ApiResult result) {
+    return json_response(result.status, std::move(result.body));
+}
+
+// A request "has a body" for the media-type check when it carried at least one byte.
+bool has_body(const Request& request) {
+    return !request.body().empty();
+}
+
+}  // namespace
+
+RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadApi& api)
+    : router_(std::move(router)), store_(store), api_(api) {}
+
+std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
+    auto route = router_.match(head.method(), head.target());
+    if (auto* miss = std::get_if<RouteMiss>(&route)) {
+        if (!miss->path_known) {
+            return error_response({api::ErrorCode::kNotFound, "no endpoint at this path"});
+        }
+        auto response = error_response(
+            {api::ErrorCode::kMethodNotAllowed, "this path takes " + miss->allow + " only"});
+        response.set(beast::http::field::allow, miss->allow);
+        return response;
+    }
+
+    const auto key_header = head.find("X-API-Key");
+    if (key_header == head.end()) {
+        return error_response({api::ErrorCode::kUnauthorized, "X-API-Key header is required"});
+    }
+    std::variant<auth::Caller, api::ApiError> caller = api::ApiError{};
+    {
+        auto session = store_.read();
+        caller =
+            auth::authenticate_api_key(session->catalog, trim_header_value(key_header->value()));
+    }
+    if (auto* error = std::get_if<api::ApiError>(&caller)) {
+        return error_response(*error);
+    }
+    return Admission{std::get<RouteMatch>(std::move(route)),
+                     std::get<auth::Caller>(std::move(caller))};
+}
+
+net::awaitable<Response> RequestHandler::handle(Admission admission, const Request& request) {
+    try {
+        co_return co_await dispatch(admission, request);
+    } catch (const std::exception& error) {
+        util::log_error(std::string("request failed: ") + error.what());
+    } catch (...) {
+        util::log_error("request failed with a non-standard exception");
+    }
+    co_return error_response(
+        {api::ErrorCode::kInternal, "the server could not complete the request"});
+}
+
+net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
+                                                  const Request& request) {
+    if (has_body(request) && !is_json_media_type(request[beast::http::field::content_type])) {
+        co_return error_response(
+            {api::ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json"});
+    }
+    switch (admission.route.id) {
+        case RouteId::kCreateWebThread: {
+            auto result = co_await api_.create_web_thread(admission.caller, request.body());
+            co_return from_result(std::move(result));
+        }
+    }
+    co_return error_response({api::ErrorCode::kNotFound, "no endpoint at this path"});
+}
+
+}  // namespace threadsd::http

@@ -1,0 +1,86 @@
+#include "threadsd/http/router.hpp"
+
+#include <algorithm>
+
+namespace threadsd::http {
+namespace {
+
+namespace verb_ns = boost::beast::http;
+
+// Splits "/a/b" into {"a", "b"}; "/a/" gives {"a", ""} so a trailing slash never matches.
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    if (path.empty() || path.front() != '/') {
+        return segments;
+    }
+    path.remove_prefix(1);
+    while (true) {
+        const auto slash = path.find('/');
+        segments.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        path.remove_prefix(slash + 1);
+    }
+    return segments;
+}
+
+}  // namespace
+
+Router Router::threads_api() {
+    Router router;
+    router.add(verb_ns::verb::post, "/api/v1/threads/web", RouteId::kCreateWebThread);
+    return router;
+}
+
+void Router::add(verb_ns::verb method, std::string_view pattern, RouteId id) {
+    Entry entry{method, {}, id};
+    for (const auto segment : split_path(pattern)) {
+        const bool parameter =
+            segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+        entry.segments.emplace_back(parameter ? "{}" : std::string(segment));
+    }
+    entries_.push_back(std::move(entry));
+}
+
+std::variant<RouteMatch, RouteMiss> Router::match(verb_ns::verb method,
+                                                  std::string_view target) const {
+    const auto path = target.substr(0, target.find('?'));
+    const auto segments = split_path(path);
+    RouteMiss miss;
+    std::vector<verb_ns::verb> allowed;
+    for (const auto& entry : entries_) {
+        if (entry.segments.size() != segments.size()) {
+            continue;
+        }
+        std::vector<std::string> parameters;
+        bool same = true;
+        for (std::size_t i = 0; i < segments.size() && same; ++i) {
+            if (entry.segments[i] == "{}") {
+                same = !segments[i].empty();
+                parameters.emplace_back(segments[i]);
+            } else {
+                same = entry.segments[i] == segments[i];
+            }
+        }
+        if (!same) {
+            continue;
+        }
+        if (entry.method == method) {
+            return RouteMatch{entry.id, std::move(parameters)};
+        }
+        if (std::find(allowed.begin(), allowed.end(), entry.method) == allowed.end()) {
+            allowed.push_back(entry.method);
+        }
+    }
+    miss.path_known = !allowed.empty();
+    for (const auto verb : allowed) {
+        if (!miss.allow.empty()) {
+            miss.allow += ", ";
+        }
+        miss.allow += std::string(verb_ns::to_string(verb));
+    }
+    return miss;
+}
+
+}  // namespace threadsd::http

@@ -1,0 +1,129 @@
+#include "threadsd/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using net::ip::tcp;
+
+namespace {
+
+// Completion for co_spawn: an exception escaping a coroutine is logged, never lost.
+auto log_failure(std::string what) {
+    return [what = std::move(what)](std::exception_ptr error) {
+        if (!error) {
+            return;
+        }
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            util::log_error(what + " failed: " + e.what());
+        } catch (...) {
+            util::log_error(what + " failed with a non-standard exception");
+        }
+    };
+}
+
+}  // namespace
+
+Server::Server(net::io_context& io, tcp::endpoint endpoint, RequestHandler& handler,
+               HttpLimits limits)
+    : io_(io), acceptor_(io), handler_(handler), limits_(limits) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+tcp::endpoint Server::local_endpoint() const {
+    return acceptor_.local_endpoint();
+}
+
+void Server::start() {
+    net::co_spawn(acceptor_.get_executor(), accept_loop(), log_failure("accept loop"));
+}
+
+std::size_t Server::open_sessions() const {
+    std::lock_guard lock(sessions_mutex_);
+    return sessions_.size();
+}
+
+net::awaitable<void> Server::accept_loop() {
+    for (;;) {
+        // Each connection gets its own strand, so shutdown can reach it safely.
+        auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_),
+                                                            net::as_tuple(net::use_awaitable));
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // Out of descriptors or a connection reset before accept: keep serving.
+            util::log_error("accept failed: " + ec.message());
+            net::steady_timer pause(io_, std::chrono::milliseconds(50));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        beast::tcp_stream stream(std::move(socket));
+        auto state = std::make_shared<SessionState>();
+        state->executor = stream.get_executor();
+        {
+            std::lock_guard lock(sessions_mutex_);
+            sessions_.insert(state);
+        }
+        auto session =
+            run_session(std::move(stream), SessionContext{handler_, limits_, draining_}, state);
+        auto on_end = [this, state, report = log_failure("session")](std::exception_ptr error) {
+            {
+                std::lock_guard lock(sessions_mutex_);
+                sessions_.erase(state);
+            }
+            report(error);
+        };
+        net::co_spawn(state->executor, std::move(session), std::move(on_end));
+    }
+}
+
+void Server::shutdown(std::chrono::milliseconds grace, std::function<void(bool)> done) {
+    draining_.store(true);
+    net::post(acceptor_.get_executor(), [this] {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+    });
+    std::vector<std::shared_ptr<SessionState>> live;
+    {
+        std::lock_guard lock(sessions_mutex_);
+        live.assign(sessions_.begin(), sessions_.end());
+    }
+    for (const auto& state : live) {
+        // On the session's strand, so `idle` and `stream` are read consistently: a busy
+        // session finishes its request and then sees `draining_`.
+        net::post(state->executor, [state] {
+            if (state->stream != nullptr && state->idle) {
+                state->stream->cancel();
+            }
+        });
+    }
+    net::co_spawn(io_, wait_for_sessions(std::chrono::steady_clock::now() + grace, std::move(done)),
+                  log_failure("shutdown"));
+}
+
+net::awaitable<void> Server::wait_for_sessions(std::chrono::steady_clock::time_point deadline,
+                                               std::function<void(bool)> done) {
+    net::steady_timer timer(io_);
+    while (open_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    done(open_sessions() == 0);
+}
+
+}  // namespace threadsd::http

@@ -1,0 +1,241 @@
+#include "threadsd/http/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <ctime>
+
+#include "threadsd/http/request_id.hpp"
+
+namespace threadsd::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr auto kAsTuple = net::as_tuple(net::use_awaitable);
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+/// How reading the rest of a request ended.
+enum class BodyOutcome {
+    kRead,       ///< The whole request is in the parser.
+    kTooLarge,   ///< Over the body limit: answer 413 and close.
+    kMalformed,  ///< Bad chunk framing: answer 400 and close.
+    kGone,       ///< Peer closed, timed out or reset: nothing to answer.
+};
+
+// Errors of Beast's HTTP category that mean "these bytes are not HTTP" rather than
+// "the connection ended".
+bool is_syntax_error(const beast::error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+           ec != bhttp::error::need_more;
+}
+
+// IMF-fixdate for the Date header (RFC 9110 5.6.7).
+std::string http_date() {
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char buffer[40];
+    const auto n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    return std::string(buffer, n);
+}
+
+// A request that frames its body with something other than chunked is refused outright:
+// guessing its length is how request smuggling starts.
+bool has_unsupported_transfer_coding(const Request& head) {
+    return head.find(bhttp::field::transfer_encoding) != head.end() && !head.chunked();
+}
+
+/// The per-connection coroutine's state and steps.
+class Connection {
+  public:
+    Connection(beast::tcp_stream& stream, SessionContext context)
+        : stream_(stream), context_(context) {}
+
+    net::awaitable<void> serve(SessionState& state);
+
+  private:
+    net::awaitable<BodyOutcome> read_body(Parser& parser);
+    net::awaitable<bool> write(Response response, const std::string& request_id, bool keep_alive);
+    net::awaitable<void> refuse(const api::ApiError& error);
+
+    beast::tcp_stream& stream_;  ///< The connection.
+    SessionContext context_;     ///< Handler and limits.
+    beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
+};
+
+net::awaitable<BodyOutcome> Connection::read_body(Parser& parser) {
+    if (parser.is_done()) {
+        co_return BodyOutcome::kRead;
+    }
+    const auto declared = parser.content_length();
+    if (declared && *declared > context_.limits.max_body_bytes) {
+        co_return BodyOutcome::kTooLarge;
+    }
+    // Enforced by Beast for chunked bodies, whose size is learned while reading.
+    parser.body_limit(context_.limits.max_body_bytes);
+    auto [ec, bytes] = co_await bhttp::async_read(stream_, buffer_, parser, kAsTuple);
+    (void)bytes;
+    if (!ec) {
+        co_return BodyOutcome::kRead;
+    }
+    if (ec == bhttp::error::body_limit) {
+        co_return BodyOutcome::kTooLarge;
+    }
+    co_return is_syntax_error(ec) ? BodyOutcome::kMalformed : BodyOutcome::kGone;
+}
+
+net::awaitable<bool> Connection::write(Response response, const std::string& request_id,
+                                       bool keep_alive) {
+    response.set(bhttp::field::date, http_date());
+    response.set("X-Request-Id", request_id);
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    stream_.expires_after(context_.limits.write_timeout);
+    auto [ec, bytes] = co_await bhttp::async_write(stream_, response, kAsTuple);
+    (void)bytes;
+    co_return !ec;
+}
+
+// Answers a request whose bytes could not be used, then the caller closes.
+net::awaitable<void> Connection::refuse(const api::ApiError& error) {
+    co_await write(error_response(error), request_id_for({}), false);
+}
+
+net::awaitable<void> Connection::serve(SessionState& state) {
+    const auto& limits = context_.limits;
+    for (;;) {
+        if (buffer_.size() == 0) {
+            // Idle between requests: shutdown may cut this wait, and only this one.
+            state.idle = true;
+            if (context_.draining.load()) {
+                co_return;
+            }
+            stream_.expires_after(limits.idle_timeout);
+            auto [ec, bytes] = co_await stream_.async_read_some(buffer_.prepare(4096), kAsTuple);
+            state.idle = false;
+            if (ec) {
+                co_return;  // Closed by the peer, idle timeout, or shutdown.
+            }
+            buffer_.commit(bytes);
+        }
+
+        // One deadline for the whole request, counted from its first byte.
+        stream_.expires_after(limits.request_timeout);
+        Parser parser;  // Fresh per request: a parser is never reused.
+        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+        parser.body_limit(boost::none);  // Checked after routing; see read_body.
+        auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
+        (void)bytes;
+        if (ec == bhttp::error::header_limit) {
+            co_await refuse({api::ErrorCode::kHeaderFieldsTooLarge,
+                             "request line and headers exceed " +
+                                 std::to_string(limits.max_header_bytes) + " bytes"});
+            co_return;
+        }
+        if (ec) {
+            if (is_syntax_error(ec)) {
+                co_await refuse({api::ErrorCode::kBadRequest, "the request is not valid HTTP/1.1"});
+            }
+            co_return;
+        }
+        const Request& head = parser.get();
+        const std::string request_id = request_id_for(head["X-Request-Id"]);
+        if (has_unsupported_transfer_coding(head)) {
+            co_await write(
+                error_response({api::ErrorCode::kBadRequest,
+                                "Transfer-Encoding other than chunked is not supported"}),
+                request_id, false);
+            co_return;
+        }
+        const bool wants_continue =
+            beast::iequals(trim_header_value(head[bhttp::field::expect]), "100-continue");
+
+        auto admission = context_.handler.admit(head);
+        Response response;
+        BodyOutcome body = BodyOutcome::kGone;
+        if (auto* refused = std::get_if<Response>(&admission)) {
+            response = std::move(*refused);
+            // Reading a refused body keeps the connection usable, unless the client is
+            // waiting for permission to send it.
+            if (!wants_continue || parser.is_done()) {
+                body = co_await read_body(parser);
+            }
+            if (body == BodyOutcome::kGone && !wants_continue) {
+                co_return;
+            }
+        } else {
+            if (wants_continue && !parser.is_done()) {
+                const auto declared = parser.content_length();
+                if (!declared || *declared <= limits.max_body_bytes) {
+                    bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+                    stream_.expires_after(limits.write_timeout);
+                    auto [write_ec, written] =
+                        co_await bhttp::async_write(stream_, go_on, kAsTuple);
+                    (void)written;
+                    if (write_ec) {
+                        co_return;
+                    }
+                    // Back to the request's own deadline for the body.
+                    stream_.expires_after(limits.request_timeout);
+                }
+            }
+            body = co_await read_body(parser);
+            switch (body) {
+                case BodyOutcome::kRead:
+                    response = co_await context_.handler.handle(
+                        std::get<Admission>(std::move(admission)), parser.get());
+                    break;
+                case BodyOutcome::kTooLarge:
+                    response =
+                        error_response({api::ErrorCode::kPayloadTooLarge,
+                                        "request body exceeds " +
+                                            std::to_string(limits.max_body_bytes) + " bytes"});
+                    break;
+                case BodyOutcome::kMalformed:
+                    response = error_response({api::ErrorCode::kBadRequest,
+                                               "the request body's chunked framing is invalid"});
+                    break;
+                case BodyOutcome::kGone:
+                    co_return;
+            }
+        }
+
+        const bool keep_alive = body == BodyOutcome::kRead && parser.get().version() >= 11 &&
+                                parser.get().keep_alive() && !context_.draining.load();
+        const bool written = co_await write(std::move(response), request_id, keep_alive);
+        if (!written || !keep_alive) {
+            co_return;
+        }
+    }
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(beast::tcp_stream stream, SessionContext context,
+                                 std::shared_ptr<SessionState> state) {
+    state->stream = &stream;
+    Connection connection(stream, context);
+    try {
+        co_await connection.serve(*state);
+    } catch (...) {
+        state->stream = nullptr;
+        throw;
+    }
+    state->stream = nullptr;
+    // Tell the peer we are done; errors here only mean it already left.
+    beast::error_code ignored;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace threadsd::http

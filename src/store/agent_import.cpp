@@ -1,0 +1,295 @@
+#include "threadsd/store/agent_import.hpp"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <set>
+
+#include "threadsd/api/json_reader.hpp"
+#include "threadsd/store/admin.hpp"
+#include "threadsd/util/clock.hpp"
+#include "threadsd/util/uuid.hpp"
+
+namespace threadsd::store {
+namespace {
+
+namespace json = boost::json;
+
+/// Thrown while reading the file; carries the finished message.
+struct ImportError {
+    std::string message;  ///< `where field problem`.
+};
+
+/// Reads typed fields of one JSON object, naming `where` in every error.
+class FieldReader {
+  public:
+    FieldReader(const json::value& value, std::string where) : where_(std::move(where)) {
+        object_ = value.if_object();
+        if (object_ == nullptr) {
+            throw ImportError{where_ + " must be an object"};
+        }
+    }
+
+    std::string uuid(std::string_view field) const {
+        const json::value& v = required(field);
+        auto normal = v.is_string() ? util::normalize_uuid(v.get_string()) : std::nullopt;
+        if (!normal) {
+            fail(field, "must be a UUID");
+        }
+        return *normal;
+    }
+
+    std::string text(std::string_view field) const {
+        const json::value& v = required(field);
+        if (!v.is_string() || v.get_string().empty()) {
+            fail(field, "must be a non-empty string");
+        }
+        return std::string(v.get_string());
+    }
+
+    std::optional<std::string> optional_text(std::string_view field) const {
+        const json::value* v = object_->if_contains(field);
+        if (v == nullptr || v->is_null()) {
+            return std::nullopt;
+        }
+        if (!v->is_string()) {
+            fail(field, "must be a string or null");
+        }
+        return std::string(v->get_string());
+    }
+
+    std::string one_of(std::string_view field, std::string_view a, std::string_view b) const {
+        const json::value& v = required(field);
+        if (!v.is_string() || (v.get_string() != a && v.get_string() != b)) {
+            fail(field, "must be \"" + std::string(a) + "\" or \"" + std::string(b) + "\"");
+        }
+        return std::string(v.get_string());
+    }
+
+    bool flag(std::string_view field) const {
+        const json::value* v = object_->if_contains(field);
+        if (v == nullptr) {
+            return false;
+        }
+        if (!v->is_bool()) {
+            fail(field, "must be true or false");
+        }
+        return v->get_bool();
+    }
+
+    std::optional<double> optional_number(std::string_view field) const {
+        const json::value* v = object_->if_contains(field);
+        if (v == nullptr || v->is_null()) {
+            return std::nullopt;
+        }
+        if (!v->is_number()) {
+            fail(field, "must be a number or null");
+        }
+        return v->to_number<double>();
+    }
+
+    std::int64_t positive_integer(std::string_view field) const {
+        const json::value& v = required(field);
+        if (v.is_int64() && v.get_int64() >= 1) {
+            return v.get_int64();
+        }
+        if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+            return static_cast<std::int64_t>(v.get_uint64());
+        }
+        if (v.is_double() && v.get_double() >= 1 && v.get_double() < 9e15 &&
+            std::floor(v.get_double()) == v.get_double()) {
+            return static_cast<std::int64_t>(v.get_double());
+        }
+        fail(field, "must be a positive integer");
+    }
+
+    const json::array* optional_array(std::string_view field) const {
+        const json::value* v = object_->if_contains(field);
+        if (v == nullptr) {
+            return nullptr;
+        }
+        if (!v->is_array()) {
+            fail(field, "must be an array");
+        }
+        return &v->get_array();
+    }
+
+    const std::string& where() const { return where_; }
+
+    [[noreturn]] void fail(std::string_view field, const std::string& problem) const {
+        throw ImportError{where_ + "." + std::string(field) + " " + problem};
+    }
+
+  private:
+    const json::value& required(std::string_view field) const {
+        const json::value* v = object_->if_contains(field);
+        if (v == nullptr) {
+            fail(field, "is required");
+        }
+        return *v;
+    }
+
+    const json::object* object_ = nullptr;  ///< The object being read.
+    std::string where_;                     ///< e.g. `agents[2]`.
+};
+
+ImportedAgent read_agent(const json::value& value, std::size_t index,
+                         std::set<std::string>& version_ids) {
+    const FieldReader agent(value, "agents[" + std::to_string(index) + "]");
+    ImportedAgent result;
+    result.record.id = agent.uuid("id");
+    result.record.organization_id = agent.uuid("organizationId");
+    result.record.name = agent.text("name");
+    result.record.description = agent.optional_text("description");
+    result.record.agent_type = agent.one_of("agentType", "CALL", "TEXT");
+    result.record.deleted = agent.flag("deleted");
+
+    std::set<std::int64_t> numbers;
+    bool has_published = false;
+    if (const json::array* versions = agent.optional_array("versions")) {
+        for (std::size_t i = 0; i < versions->size(); ++i) {
+            const FieldReader version((*versions)[i],
+                                      agent.where() + ".versions[" + std::to_string(i) + "]");
+            ImportedVersion imported;
+            imported.record.id = version.uuid("id");
+            imported.record.version = version.positive_integer("version");
+            imported.record.name = version.text("name");
+            imported.record.mode = version.one_of("mode", "FLOW", "PROMPT");
+            imported.record.sms_max_tokens = version.optional_number("smsMaxTokens");
+            imported.record.sms_temperature = version.optional_number("smsTemperature");
+            imported.record.discard_inbound_sms = version.flag("discardInboundSms");
+            imported.published = version.flag("published");
+            if (!version_ids.insert(imported.record.id).second) {
+                version.fail("id", "repeats a version id used earlier in the file");
+            }
+            if (!numbers.insert(imported.record.version).second) {
+                version.fail("version", "repeats a version number of the same agent");
+            }
+            if (imported.published && has_published) {
+                version.fail("published", "is true for a second version of the same agent");
+            }
+            has_published = has_published || imported.published;
+            result.versions.push_back(std::move(imported));
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
+std::variant<std::vector<ImportedAgent>, std::string> parse_agent_import(std::string_view text) {
+    auto parsed = api::parse_json_strict(text);
+    if (auto* error = std::get_if<api::JsonSyntaxError>(&parsed)) {
+        std::string message = error->message;
+        const std::string prefix = "request body";
+        if (message.rfind(prefix, 0) == 0) {
+            message.replace(0, prefix.size(), "the file");
+        }
+        return message;
+    }
+    const json::array* array = std::get<json::value>(parsed).if_array();
+    if (array == nullptr) {
+        return std::string("the file must hold a JSON array of agents");
+    }
+    std::vector<ImportedAgent> agents;
+    std::set<std::string> agent_ids;
+    std::set<std::string> version_ids;
+    try {
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            agents.push_back(read_agent((*array)[i], i, version_ids));
+            if (!agent_ids.insert(agents.back().record.id).second) {
+                return "agents[" + std::to_string(i) +
+                       "].id repeats an agent id used earlier in the file";
+            }
+        }
+    } catch (const ImportError& error) {
+        return error.message;
+    }
+    return agents;
+}
+
+ImportSummary apply_agent_import(Connection& connection, const std::vector<ImportedAgent>& agents) {
+    Transaction transaction(connection);
+    auto insert_org = connection.prepare(
+        "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?1, ?2)"
+        " ON CONFLICT (id) DO NOTHING");
+    auto agent_owner = connection.prepare("SELECT organization_id FROM agents WHERE id = ?1");
+    auto upsert_agent = connection.prepare(
+        "INSERT INTO agents (id, organization_id, name, description, agent_type, deleted)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
+        "   agent_type = excluded.agent_type, deleted = excluded.deleted");
+    auto unpublish = connection.prepare(
+        "UPDATE agent_versions SET published = 0 WHERE agent_id = ?1 AND published = 1");
+    auto version_owner = connection.prepare("SELECT agent_id FROM agent_versions WHERE id = ?1");
+    auto upsert_version = connection.prepare(
+        "INSERT INTO agent_versions (id, agent_id, version, name, mode, sms_max_tokens,"
+        "   sms_temperature, discard_inbound_sms, published)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name,"
+        "   mode = excluded.mode, sms_max_tokens = excluded.sms_max_tokens,"
+        "   sms_temperature = excluded.sms_temperature,"
+        "   discard_inbound_sms = excluded.discard_inbound_sms, published = excluded.published");
+
+    ImportSummary summary;
+    const std::int64_t now = util::unix_millis_now();
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+        const auto& agent = agents[i];
+        const std::string where = "agents[" + std::to_string(i) + "]";
+        insert_org.bind(1, agent.record.organization_id).bind(2, now);
+        insert_org.run();
+        summary.organizations_created += static_cast<std::size_t>(connection.changes());
+
+        agent_owner.bind(1, agent.record.id);
+        if (agent_owner.step() && agent_owner.text(0) != agent.record.organization_id) {
+            throw AdminError(where +
+                             ".organizationId differs from the organization that owns agent " +
+                             agent.record.id);
+        }
+        agent_owner.reset();
+        upsert_agent.bind(1, agent.record.id)
+            .bind(2, agent.record.organization_id)
+            .bind(3, agent.record.name)
+            .bind(4, agent.record.description)
+            .bind(5, agent.record.agent_type)
+            .bind(6, std::int64_t{agent.record.deleted ? 1 : 0});
+        upsert_agent.run();
+        // Clear first so the one-published index holds at every step of the upsert.
+        unpublish.bind(1, agent.record.id);
+        unpublish.run();
+
+        for (std::size_t j = 0; j < agent.versions.size(); ++j) {
+            const auto& version = agent.versions[j];
+            version_owner.bind(1, version.record.id);
+            if (version_owner.step() && version_owner.text(0) != agent.record.id) {
+                throw AdminError(where + ".versions[" + std::to_string(j) +
+                                 "].id belongs to another agent");
+            }
+            version_owner.reset();
+            upsert_version.bind(1, version.record.id)
+                .bind(2, agent.record.id)
+                .bind(3, version.record.version)
+                .bind(4, version.record.name)
+                .bind(5, version.record.mode)
+                .bind(6, version.record.sms_max_tokens)
+                .bind(7, version.record.sms_temperature)
+                .bind(8, std::int64_t{version.record.discard_inbound_sms ? 1 : 0})
+                .bind(9, std::int64_t{version.published ? 1 : 0});
+            try {
+                upsert_version.run();
+            } catch (const SqliteError& error) {
+                if ((error.code() & 0xff) == SQLITE_CONSTRAINT) {
+                    throw AdminError(where + ".versions[" + std::to_string(j) +
+                                     "].version is already used by another version of this agent");
+                }
+                throw;
+            }
+            ++summary.versions;
+        }
+        ++summary.agents;
+    }
+    transaction.commit();
+    return summary;
+}
+
+}  // namespace threadsd::store

@@ -1,0 +1,47 @@
+#include "threadsd/store/catalog.hpp"
+
+namespace threadsd::store {
+
+Catalog::Catalog(Connection& connection)
+    : find_key_(connection.prepare(
+          "SELECT id, organization_id, revoked_at FROM api_keys WHERE secret_hash = ?1")),
+      find_agent_(connection.prepare(
+          "SELECT a.id, a.organization_id, a.name, a.description, a.agent_type,"
+          "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
+          "       v.discard_inbound_sms"
+          "  FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
+          " WHERE a.id = ?1 AND a.organization_id = ?2 AND a.deleted = 0")) {}
+
+std::optional<ApiKeyRecord> Catalog::find_api_key(const std::array<std::uint8_t, 32>& secret_hash) {
+    find_key_.bind_blob(1, secret_hash.data(), secret_hash.size());
+    std::optional<ApiKeyRecord> key;
+    if (find_key_.step()) {
+        key = ApiKeyRecord{find_key_.text(0), find_key_.text(1), find_key_.optional_integer(2)};
+    }
+    find_key_.reset();
+    return key;
+}
+
+std::optional<AgentWithPublishedVersion> Catalog::find_live_agent(std::string_view organization_id,
+                                                                  std::string_view agent_id) {
+    find_agent_.bind(1, agent_id).bind(2, organization_id);
+    std::optional<AgentWithPublishedVersion> found;
+    if (find_agent_.step()) {
+        AgentWithPublishedVersion result;
+        result.agent =
+            AgentRecord{find_agent_.text(0),          find_agent_.text(1), find_agent_.text(2),
+                        find_agent_.optional_text(3), find_agent_.text(4), false};
+        if (!find_agent_.is_null(5)) {
+            result.published =
+                AgentVersionRecord{find_agent_.text(5),          find_agent_.integer(6),
+                                   find_agent_.text(7),          find_agent_.text(8),
+                                   find_agent_.optional_real(9), find_agent_.optional_real(10),
+                                   find_agent_.integer(11) != 0};
+        }
+        found = std::move(result);
+    }
+    find_agent_.reset();
+    return found;
+}
+
+}  // namespace threadsd::store

@@ -1,0 +1,35 @@
+#include "threadsd/store/thread_writes.hpp"
+
+namespace threadsd::store {
+
+ThreadWrites::ThreadWrites(Connection& connection)
+    : insert_(connection.prepare(
+          "INSERT INTO threads (id, organization_id, agent_id, agent_version_id, to_phone_number,"
+          "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
+          "  closed_at, closed_reason, metadata, variables)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")) {}
+
+void ThreadWrites::insert(const ThreadRecord& thread) {
+    insert_.bind(1, thread.id)
+        .bind(2, thread.organization_id)
+        .bind(3, thread.agent.id)
+        .bind(4, thread.agent_version.id)
+        .bind(5, thread.to_phone_number)
+        .bind(6, thread.from_phone_number)
+        .bind(7, thread.from_phone_number_id)
+        .bind(8, thread.lead_id)
+        .bind(9, std::int64_t{thread.is_active ? 1 : 0})
+        .bind(10, thread.created_at)
+        .bind(11, thread.updated_at);
+    if (thread.closed_at) {
+        insert_.bind(12, *thread.closed_at);
+    } else {
+        insert_.bind_null(12);
+    }
+    insert_.bind(13, thread.closed_reason)
+        .bind(14, thread.metadata_json)
+        .bind(15, thread.variables_json);
+    insert_.run();
+}
+
+}  // namespace threadsd::store
