@@ -66,7 +66,8 @@ class Connection {
 
   private:
     net::awaitable<BodyOutcome> read_body(Parser& parser);
-    net::awaitable<bool> write(Response response, const std::string& request_id, bool keep_alive);
+    net::awaitable<bool> write(Response response, const std::string& request_id, bool keep_alive,
+                               bool head_only = false);
     net::awaitable<void> refuse(const api::ApiError& error);
 
     beast::tcp_stream& stream_;  ///< The connection.
@@ -96,12 +97,20 @@ net::awaitable<BodyOutcome> Connection::read_body(Parser& parser) {
 }
 
 net::awaitable<bool> Connection::write(Response response, const std::string& request_id,
-                                       bool keep_alive) {
+                                       bool keep_alive, bool head_only) {
     response.set(bhttp::field::date, http_date());
     response.set("X-Request-Id", request_id);
     response.keep_alive(keep_alive);
     response.prepare_payload();
     stream_.expires_after(context_.limits.write_timeout);
+    if (head_only) {
+        // A response to HEAD carries the headers of the full response but no body
+        // (RFC 9110 9.3.2); sending one would desynchronise a keep-alive client.
+        bhttp::response<bhttp::empty_body> bare{std::move(response.base())};
+        auto [ec, bytes] = co_await bhttp::async_write(stream_, bare, kAsTuple);
+        (void)bytes;
+        co_return !ec;
+    }
     auto [ec, bytes] = co_await bhttp::async_write(stream_, response, kAsTuple);
     (void)bytes;
     co_return !ec;
@@ -213,7 +222,8 @@ net::awaitable<void> Connection::serve(SessionState& state) {
 
         const bool keep_alive = body == BodyOutcome::kRead && parser.get().version() >= 11 &&
                                 parser.get().keep_alive() && !context_.draining.load();
-        const bool written = co_await write(std::move(response), request_id, keep_alive);
+        const bool head_only = parser.get().method() == bhttp::verb::head;
+        const bool written = co_await write(std::move(response), request_id, keep_alive, head_only);
         if (!written || !keep_alive) {
             co_return;
         }
