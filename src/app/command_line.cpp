@@ -237,7 +237,8 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
             }
             value = argument.substr(equals + 1);
         } else if (spec->takes_value) {
-            if (i + 1 >= arguments.size()) {
+            // `--db --no-demo` is a forgotten value, not a file named --no-demo.
+            if (i + 1 >= arguments.size() || arguments[i + 1].rfind("--", 0) == 0) {
                 return UsageError{name + " needs a value"};
             }
             value = arguments[++i];

@@ -1,0 +1,379 @@
+#include "threadsd/app/command_line.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using std::chrono::milliseconds;
+using threadsd::app::Command;
+using threadsd::app::CommandLine;
+using threadsd::app::Environment;
+using threadsd::app::parse_command_line;
+using threadsd::app::usage_text;
+using threadsd::app::UsageError;
+
+constexpr const char* kOrg = "11111111-1111-4111-8111-111111111111";
+
+/// An environment backed by a map, as main would see through getenv.
+Environment fake_env(std::map<std::string, std::string> values = {}) {
+    return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+        const auto it = values.find(name);
+        if (it == values.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+CommandLine parse_ok(const std::vector<std::string>& args, const Environment& env = fake_env()) {
+    auto result = parse_command_line(args, env);
+    if (auto* error = std::get_if<UsageError>(&result)) {
+        std::string joined;
+        for (const auto& a : args) {
+            joined += a + " ";
+        }
+        BOOST_FAIL("refused '" << joined << "': " << error->message);
+    }
+    return std::get<CommandLine>(std::move(result));
+}
+
+/// The usage error for `args`; checks the message is one line that mentions `needle`.
+std::string parse_error(const std::vector<std::string>& args, const std::string& needle) {
+    std::string joined;
+    for (const auto& a : args) {
+        joined += a + " ";
+    }
+    auto result = parse_command_line(args, fake_env());
+    const auto* error = std::get_if<UsageError>(&result);
+    BOOST_TEST_REQUIRE(error != nullptr, "accepted '" << joined << "'");
+    BOOST_TEST(error->message.find(needle) != std::string::npos,
+               "message '" << error->message << "' for '" << joined << "' should name " << needle);
+    BOOST_TEST(error->message.find('\n') == std::string::npos, error->message);
+    BOOST_TEST(!error->message.empty());
+    return error->message;
+}
+
+bool is_command(const CommandLine& line, Command command) {
+    return line.command == command;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(app_command_line)
+
+BOOST_AUTO_TEST_CASE(no_arguments_is_serve_with_defaults) {
+    const CommandLine line = parse_ok({});
+    BOOST_TEST(is_command(line, Command::kServe));
+    BOOST_TEST(line.database == "./threadsd.db");
+    BOOST_TEST(line.no_demo == false);
+    BOOST_TEST(line.serve.listen == "127.0.0.1:8080");
+    BOOST_TEST(line.serve.workers == 0u);
+    BOOST_TEST(line.serve.shutdown_grace.count() == 5000);
+    BOOST_TEST(line.serve.http.max_header_bytes == 16u * 1024u);
+    BOOST_TEST(line.serve.http.max_body_bytes == 64u * 1024u);
+    BOOST_TEST(line.serve.http.request_timeout.count() == 10'000);
+    BOOST_TEST(line.serve.http.idle_timeout.count() == 75'000);
+    BOOST_TEST(line.serve.input.max_map_keys == 64u);
+    BOOST_TEST(line.serve.input.max_key_bytes == 128u);
+    BOOST_TEST(line.serve.input.max_value_bytes == 8192u);
+    BOOST_TEST(line.key_name == "default");
+    BOOST_TEST(line.organization.empty());
+    BOOST_TEST(line.argument.empty());
+
+    BOOST_TEST(is_command(parse_ok({"serve"}), Command::kServe));
+}
+
+BOOST_AUTO_TEST_CASE(each_subcommand) {
+    BOOST_TEST(is_command(parse_ok({"migrate"}), Command::kMigrate));
+    const CommandLine import = parse_ok({"agents", "import", "agents.json"});
+    BOOST_TEST(is_command(import, Command::kAgentsImport));
+    BOOST_TEST(import.argument == "agents.json");
+    BOOST_TEST(is_command(parse_ok({"agents", "list"}), Command::kAgentsList));
+    const CommandLine create = parse_ok({"keys", "create", "--org", kOrg});
+    BOOST_TEST(is_command(create, Command::kKeysCreate));
+    BOOST_TEST(create.organization == kOrg);
+    BOOST_TEST(create.key_name == "default");
+    BOOST_TEST(is_command(parse_ok({"keys", "list"}), Command::kKeysList));
+    const CommandLine revoke = parse_ok({"keys", "revoke", "key-id-1"});
+    BOOST_TEST(is_command(revoke, Command::kKeysRevoke));
+    BOOST_TEST(revoke.argument == "key-id-1");
+}
+
+BOOST_AUTO_TEST_CASE(keys_create_with_name_and_upper_case_org) {
+    const CommandLine line = parse_ok(
+        {"keys", "create", "--name", "ci key", "--org", "ABCDEFAB-CDEF-4BCD-8FAB-CDEFABCDEFAB"});
+    BOOST_TEST(line.organization == "abcdefab-cdef-4bcd-8fab-cdefabcdefab");
+    BOOST_TEST(line.key_name == "ci key");
+}
+
+BOOST_AUTO_TEST_CASE(options_anywhere_and_equals_form) {
+    const CommandLine a = parse_ok({"keys", "create", "--org", kOrg, "--db", "x.db"});
+    const CommandLine b = parse_ok({"keys", "--db", "x.db", "create", "--org", kOrg});
+    const CommandLine c = parse_ok({"--org=" + std::string(kOrg), "keys", "create", "--db=x.db"});
+    for (const auto* line : {&a, &b, &c}) {
+        BOOST_TEST(is_command(*line, Command::kKeysCreate));
+        BOOST_TEST(line->database == "x.db");
+        BOOST_TEST(line->organization == kOrg);
+    }
+    const CommandLine import =
+        parse_ok({"agents", "--no-demo", "import", "--db", "y.db", "f.json"});
+    BOOST_TEST(is_command(import, Command::kAgentsImport));
+    BOOST_TEST(import.argument == "f.json");
+    BOOST_TEST(import.database == "y.db");
+    BOOST_TEST(import.no_demo);
+    const CommandLine serve = parse_ok({"--workers=3", "serve", "--listen", "0.0.0.0:9000"});
+    BOOST_TEST(serve.serve.workers == 3u);
+    BOOST_TEST(serve.serve.listen == "0.0.0.0:9000");
+    // An equals sign inside the value belongs to the value.
+    BOOST_TEST(parse_ok({"migrate", "--db=a=b.db"}).database == "a=b.db");
+}
+
+BOOST_AUTO_TEST_CASE(database_from_environment_and_flag) {
+    BOOST_TEST(parse_ok({"migrate"}, fake_env({{"THREADSD_DB", "/tmp/env.db"}})).database ==
+               "/tmp/env.db");
+    BOOST_TEST(parse_ok({"migrate", "--db", "flag.db"}, fake_env({{"THREADSD_DB", "/tmp/env.db"}}))
+                   .database == "flag.db");
+    BOOST_TEST(parse_ok({}, fake_env({{"THREADSD_DB", "/tmp/env.db"}})).database == "/tmp/env.db");
+    // An empty variable is as good as unset.
+    BOOST_TEST(parse_ok({"migrate"}, fake_env({{"THREADSD_DB", ""}})).database == "./threadsd.db");
+    // Other variables are not consulted.
+    BOOST_TEST(parse_ok({"migrate"}, fake_env({{"DB", "/tmp/other.db"}})).database ==
+               "./threadsd.db");
+}
+
+BOOST_AUTO_TEST_CASE(every_serve_flag_parses) {
+    const CommandLine line = parse_ok({"serve",
+                                       "--listen",
+                                       "127.0.0.1:0",
+                                       "--db",
+                                       "s.db",
+                                       "--no-demo",
+                                       "--workers",
+                                       "4",
+                                       "--shutdown-grace",
+                                       "2s",
+                                       "--request-timeout",
+                                       "500ms",
+                                       "--idle-timeout",
+                                       "30",
+                                       "--max-header-bytes",
+                                       "2048",
+                                       "--max-body-bytes",
+                                       "1048576",
+                                       "--max-map-keys",
+                                       "10",
+                                       "--max-key-bytes",
+                                       "16",
+                                       "--max-value-bytes",
+                                       "100"});
+    BOOST_TEST(is_command(line, Command::kServe));
+    BOOST_TEST(line.serve.listen == "127.0.0.1:0");
+    BOOST_TEST(line.database == "s.db");
+    BOOST_TEST(line.no_demo);
+    BOOST_TEST(line.serve.workers == 4u);
+    BOOST_TEST(line.serve.shutdown_grace.count() == 2000);
+    BOOST_TEST(line.serve.http.request_timeout.count() == 500);
+    BOOST_TEST(line.serve.http.idle_timeout.count() == 30'000);
+    BOOST_TEST(line.serve.http.max_header_bytes == 2048u);
+    BOOST_TEST(line.serve.http.max_body_bytes == 1'048'576u);
+    BOOST_TEST(line.serve.input.max_map_keys == 10u);
+    BOOST_TEST(line.serve.input.max_key_bytes == 16u);
+    BOOST_TEST(line.serve.input.max_value_bytes == 100u);
+    // Options without a subcommand word apply to serve too.
+    BOOST_TEST(parse_ok({"--workers", "2"}).serve.workers == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
+    const auto timeout = [](const std::string& value) {
+        return parse_ok({"serve", "--request-timeout", value}).serve.http.request_timeout.count();
+    };
+    BOOST_TEST(timeout("10s") == 10'000);
+    BOOST_TEST(timeout("500ms") == 500);
+    BOOST_TEST(timeout("1ms") == 1);
+    BOOST_TEST(timeout("7") == 7'000);
+    BOOST_TEST(timeout("86400s") == 86'400'000);
+    BOOST_TEST(timeout("86400000ms") == 86'400'000);
+    for (const char* flag : {"--shutdown-grace", "--request-timeout", "--idle-timeout"}) {
+        for (const char* bad : {"", "0", "0s", "0ms", "-1", "-5s", "1.5s", "10m", "ms", "s", "10 s",
+                                "abc", "86401s", "86400001ms", "10sec", "99999999999999999999"}) {
+            parse_error({"serve", flag, bad}, flag);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
+    const auto with = [](const std::string& flag, const std::string& value) {
+        return parse_ok({"serve", flag, value});
+    };
+    BOOST_TEST(with("--workers", "1").serve.workers == 1u);
+    BOOST_TEST(with("--workers", "256").serve.workers == 256u);
+    BOOST_TEST(with("--max-header-bytes", "1024").serve.http.max_header_bytes == 1024u);
+    BOOST_TEST(with("--max-header-bytes", "1048576").serve.http.max_header_bytes == 1048576u);
+    BOOST_TEST(with("--max-body-bytes", "1024").serve.http.max_body_bytes == 1024u);
+    BOOST_TEST(with("--max-body-bytes", "67108864").serve.http.max_body_bytes == 67108864u);
+    BOOST_TEST(with("--max-map-keys", "1").serve.input.max_map_keys == 1u);
+    BOOST_TEST(with("--max-key-bytes", "1").serve.input.max_key_bytes == 1u);
+    BOOST_TEST(with("--max-value-bytes", "1").serve.input.max_value_bytes == 1u);
+
+    const std::vector<std::pair<std::string, std::vector<std::string>>> bad_values = {
+        {"--workers", {"0", "257", "-1", "two", "", "1.5", "4 ", " 4", "+4", "0x10"}},
+        {"--max-header-bytes", {"1023", "1048577", "abc", "", "16k"}},
+        {"--max-body-bytes", {"1023", "67108865", "-1", "", "64KiB"}},
+        {"--max-map-keys", {"0", "100001", "x", ""}},
+        {"--max-key-bytes", {"0", "1048577", "x", ""}},
+        {"--max-value-bytes", {"0", "67108865", "x", ""}},
+    };
+    for (const auto& [flag, values] : bad_values) {
+        for (const auto& value : values) {
+            parse_error({"serve", flag, value}, flag);
+            parse_error({"serve", flag + "=" + value}, flag);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(other_bad_flag_values) {
+    parse_error({"serve", "--listen", "8080"}, "--listen");
+    parse_error({"serve", "--db", ""}, "--db");
+    parse_error({"migrate", "--db="}, "--db");
+    parse_error({"keys", "create", "--org", kOrg, "--name", ""}, "--name");
+    parse_error({"keys", "create", "--org", kOrg, "--name", std::string(201, 'n')}, "--name");
+    BOOST_TEST(parse_ok({"keys", "create", "--org", kOrg, "--name", std::string(200, 'n')})
+                   .key_name.size() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(flag_needing_a_value_at_the_end) {
+    parse_error({"serve", "--workers"}, "--workers");
+    parse_error({"migrate", "--db"}, "--db");
+    parse_error({"keys", "create", "--org"}, "--org");
+}
+
+BOOST_AUTO_TEST_CASE(flag_value_that_looks_like_a_flag_is_a_missing_value) {
+    const auto message = parse_error({"migrate", "--db", "--no-demo"}, "--db");
+    BOOST_TEST(message.find("needs a value") != std::string::npos, message);
+    // The = form states the value explicitly, so it is taken as written.
+    BOOST_TEST(parse_ok({"migrate", "--db=--odd-name"}).database == "--odd-name");
+}
+
+BOOST_AUTO_TEST_CASE(flag_without_value_refuses_one) {
+    parse_error({"migrate", "--no-demo=yes"}, "--no-demo");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_option) {
+    parse_error({"serve", "--bogus"}, "--bogus");
+    parse_error({"--port", "8080"}, "--port");
+    parse_error({"migrate", "--dbx", "a"}, "--dbx");
+    parse_error({"migrate", "--DB", "a"}, "--DB");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_command) {
+    parse_error({"start"}, "start");
+    parse_error({"agents"}, "agents");
+    parse_error({"agents", "delete"}, "agents");
+    parse_error({"keys"}, "keys");
+    parse_error({"keys", "rotate", "x"}, "keys");
+    parse_error({"Migrate"}, "Migrate");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_number_of_words) {
+    parse_error({"agents", "import"}, "FILE");
+    parse_error({"agents", "import", "--db", "x.db"}, "FILE");
+    parse_error({"agents", "import", "a.json", "b.json"}, "agents import");
+    parse_error({"keys", "revoke"}, "KEY_ID");
+    parse_error({"keys", "revoke", "a", "b"}, "KEY_ID");
+    parse_error({"migrate", "now"}, "migrate");
+    parse_error({"serve", "extra"}, "serve");
+    parse_error({"agents", "list", "all"}, "agents list");
+    parse_error({"keys", "list", "all"}, "keys list");
+    parse_error({"keys", "create", "extra", "--org", kOrg}, "keys create");
+}
+
+BOOST_AUTO_TEST_CASE(keys_create_needs_a_uuid_org) {
+    parse_error({"keys", "create"}, "--org");
+    parse_error({"keys", "create", "--name", "x"}, "--org");
+    parse_error({"keys", "create", "--org", "not-a-uuid"}, "--org");
+    parse_error({"keys", "create", "--org", "{11111111-1111-4111-8111-111111111111}"}, "--org");
+    parse_error({"keys", "create", "--org", "11111111111141118111111111111111"}, "--org");
+    parse_error({"keys", "create", "--org="}, "--org");
+}
+
+BOOST_AUTO_TEST_CASE(serve_only_flags_refused_elsewhere) {
+    for (const std::vector<std::string>& flag :
+         std::vector<std::vector<std::string>>{{"--listen", "127.0.0.1:1"},
+                                               {"--workers", "2"},
+                                               {"--shutdown-grace", "1s"},
+                                               {"--request-timeout", "1s"},
+                                               {"--idle-timeout", "1s"},
+                                               {"--max-header-bytes", "2048"},
+                                               {"--max-body-bytes", "2048"},
+                                               {"--max-map-keys", "2"},
+                                               {"--max-key-bytes", "2"},
+                                               {"--max-value-bytes", "2"}}) {
+        for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+                 {"migrate"}, {"agents", "list"}, {"keys", "list"}, {"keys", "revoke", "k"}}) {
+            std::vector<std::string> args = command;
+            args.insert(args.end(), flag.begin(), flag.end());
+            const std::string message = parse_error(args, flag[0]);
+            BOOST_TEST(message.find("serve") != std::string::npos, message);
+        }
+    }
+    // --org and --name belong to keys create only.
+    parse_error({"migrate", "--org", kOrg}, "--org");
+    parse_error({"serve", "--name", "x"}, "--name");
+    parse_error({"keys", "list", "--name", "x"}, "--name");
+}
+
+BOOST_AUTO_TEST_CASE(common_flags_accepted_everywhere) {
+    for (const std::vector<std::string>& command :
+         std::vector<std::vector<std::string>>{{"serve"},
+                                               {"migrate"},
+                                               {"agents", "import", "f.json"},
+                                               {"agents", "list"},
+                                               {"keys", "create", "--org", kOrg},
+                                               {"keys", "list"},
+                                               {"keys", "revoke", "k"}}) {
+        std::vector<std::string> args = command;
+        args.insert(args.end(), {"--db", "c.db", "--no-demo"});
+        const CommandLine line = parse_ok(args);
+        BOOST_TEST(line.database == "c.db");
+        BOOST_TEST(line.no_demo);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(help) {
+    BOOST_TEST(is_command(parse_ok({"--help"}), Command::kHelp));
+    BOOST_TEST(is_command(parse_ok({"-h"}), Command::kHelp));
+    BOOST_TEST(is_command(parse_ok({"keys", "create", "--help"}), Command::kHelp));
+    BOOST_TEST(is_command(parse_ok({"serve", "--help", "--workers", "0"}), Command::kHelp));
+    const std::string text = usage_text();
+    for (const char* word : {"serve",
+                             "migrate",
+                             "agents import",
+                             "agents list",
+                             "keys create",
+                             "keys list",
+                             "keys revoke",
+                             "--db",
+                             "--no-demo",
+                             "--listen",
+                             "--workers",
+                             "--shutdown-grace",
+                             "--request-timeout",
+                             "--idle-timeout",
+                             "--max-header-bytes",
+                             "--max-body-bytes",
+                             "--max-map-keys",
+                             "--max-key-bytes",
+                             "--max-value-bytes",
+                             "--org",
+                             "--name",
+                             "THREADSD_DB"}) {
+        BOOST_TEST(text.find(word) != std::string::npos, "usage text lacks " << word);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,139 @@
+#include "threadsd/http/router.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using boost::beast::http::verb;
+using threadsd::http::RouteId;
+using threadsd::http::RouteMatch;
+using threadsd::http::RouteMiss;
+using threadsd::http::Router;
+
+constexpr const char* kCreate = "/api/v1/threads/web";
+
+RouteMatch expect_match(const Router& router, verb method, std::string_view target) {
+    auto result = router.match(method, target);
+    const auto* match = std::get_if<RouteMatch>(&result);
+    BOOST_TEST_REQUIRE(match != nullptr, "no match for " << target);
+    return *match;
+}
+
+RouteMiss expect_miss(const Router& router, verb method, std::string_view target) {
+    auto result = router.match(method, target);
+    const auto* miss = std::get_if<RouteMiss>(&result);
+    BOOST_TEST_REQUIRE(miss != nullptr, "unexpected match for " << target);
+    return *miss;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_router)
+
+BOOST_AUTO_TEST_CASE(post_create_matches) {
+    const Router router = Router::threads_api();
+    const RouteMatch match = expect_match(router, verb::post, kCreate);
+    BOOST_TEST((match.id == RouteId::kCreateWebThread));
+    BOOST_TEST(match.parameters.empty());
+}
+
+BOOST_AUTO_TEST_CASE(other_methods_on_known_path_are_405_with_allow) {
+    const Router router = Router::threads_api();
+    for (const verb method : {verb::get, verb::put, verb::patch, verb::delete_, verb::options}) {
+        const RouteMiss miss = expect_miss(router, method, kCreate);
+        BOOST_TEST(miss.path_known);
+        BOOST_TEST(miss.allow == "POST");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(head_is_a_method_like_any_other) {
+    const Router router = Router::threads_api();
+    const RouteMiss miss = expect_miss(router, verb::head, kCreate);
+    BOOST_TEST(miss.path_known);
+    BOOST_TEST(miss.allow == "POST");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
+    const Router router = Router::threads_api();
+    for (const char* target :
+         {"/", "", "/api", "/api/v1/threads", "/api/v1/threads/webx", "/api/v1/threads/Web",
+          "/API/v1/threads/web", "/api/v1/threads/web/extra", "api/v1/threads/web",
+          "/api/v1/threads//web", "//api/v1/threads/web", "/api/v2/threads/web",
+          "/api/v1/threads/web%20", "/healthz-nope"}) {
+        const RouteMiss miss = expect_miss(router, verb::post, target);
+        BOOST_TEST(!miss.path_known, target);
+        BOOST_TEST(miss.allow.empty(), target);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(trailing_slash_is_another_path) {
+    const Router router = Router::threads_api();
+    const RouteMiss miss = expect_miss(router, verb::post, "/api/v1/threads/web/");
+    BOOST_TEST(!miss.path_known);
+    const RouteMiss get_miss = expect_miss(router, verb::get, "/api/v1/threads/web/");
+    BOOST_TEST(!get_miss.path_known);
+}
+
+BOOST_AUTO_TEST_CASE(query_string_is_ignored) {
+    const Router router = Router::threads_api();
+    BOOST_TEST((expect_match(router, verb::post, "/api/v1/threads/web?x=1").id ==
+                RouteId::kCreateWebThread));
+    BOOST_TEST(
+        (expect_match(router, verb::post, "/api/v1/threads/web?").id == RouteId::kCreateWebThread));
+    BOOST_TEST((expect_match(router, verb::post, "/api/v1/threads/web?a=/b/c&d").id ==
+                RouteId::kCreateWebThread));
+    // The query does not rescue a wrong path or method.
+    BOOST_TEST(!expect_miss(router, verb::post, "/api/v1/threads/web/?x=1").path_known);
+    BOOST_TEST(expect_miss(router, verb::get, "/api/v1/threads/web?x=1").path_known);
+}
+
+BOOST_AUTO_TEST_CASE(parameter_segment_is_captured) {
+    Router router;
+    router.add(verb::get, "/api/v1/things/{id}", RouteId::kCreateWebThread);
+    router.add(verb::patch, "/api/v1/things/{id}/close", RouteId::kCreateWebThread);
+
+    const RouteMatch match = expect_match(router, verb::get, "/api/v1/things/abc-123");
+    BOOST_TEST_REQUIRE(match.parameters.size() == 1u);
+    BOOST_TEST(match.parameters[0] == "abc-123");
+
+    // Undecoded, and the query is not part of it.
+    const RouteMatch encoded = expect_match(router, verb::get, "/api/v1/things/a%20b?x=y");
+    BOOST_TEST_REQUIRE(encoded.parameters.size() == 1u);
+    BOOST_TEST(encoded.parameters[0] == "a%20b");
+
+    const RouteMatch nested = expect_match(router, verb::patch, "/api/v1/things/xyz/close");
+    BOOST_TEST_REQUIRE(nested.parameters.size() == 1u);
+    BOOST_TEST(nested.parameters[0] == "xyz");
+}
+
+BOOST_AUTO_TEST_CASE(parameter_refuses_empty_segment_and_extra_segments) {
+    Router router;
+    router.add(verb::get, "/api/v1/things/{id}", RouteId::kCreateWebThread);
+    BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/things/").path_known);
+    BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/things").path_known);
+    BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/things/a/b").path_known);
+    BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/things/a/").path_known);
+    BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/things/?x=1").path_known);
+}
+
+BOOST_AUTO_TEST_CASE(allow_lists_every_method_of_a_path) {
+    Router router;
+    router.add(verb::get, "/things/{id}", RouteId::kCreateWebThread);
+    router.add(verb::patch, "/things/{id}", RouteId::kCreateWebThread);
+    router.add(verb::post, "/things", RouteId::kCreateWebThread);
+    const RouteMiss miss = expect_miss(router, verb::delete_, "/things/7");
+    BOOST_TEST(miss.path_known);
+    BOOST_TEST(miss.allow == "GET, PATCH");
+    const RouteMiss head = expect_miss(router, verb::head, "/things/7");
+    BOOST_TEST(head.allow == "GET, PATCH");
+    const RouteMiss list = expect_miss(router, verb::get, "/things");
+    BOOST_TEST(list.allow == "POST");
+    // A parameter matches one segment only, so "/things/7/x" is unknown.
+    BOOST_TEST(!expect_miss(router, verb::get, "/things/7/x").path_known);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
