@@ -4,6 +4,7 @@
 #include <boost/json/error.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <algorithm>
 #include <unordered_set>
 #include <vector>
 
@@ -35,17 +36,23 @@ class DuplicateRejectingHandler {
             open_keys_.emplace_back();
         }
         open_keys_[depth_++].clear();
+        open_.push_back({false, 0, {}});
         return true;
     }
     bool on_object_end(std::size_t n, json::error_code&) {
         --depth_;
+        open_.pop_back();
         stack.push_object(n);
+        return value_done();
+    }
+    bool on_array_begin(json::error_code&) {
+        open_.push_back({true, 0, {}});
         return true;
     }
-    bool on_array_begin(json::error_code&) { return true; }
     bool on_array_end(std::size_t n, json::error_code&) {
+        open_.pop_back();
         stack.push_array(n);
-        return true;
+        return value_done();
     }
     bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
         partial_key_.append(s.data(), s.size());
@@ -60,6 +67,7 @@ class DuplicateRejectingHandler {
             return false;
         }
         stack.push_key(partial_key_);
+        open_.back().key = std::move(partial_key_);
         partial_key_.clear();
         return true;
     }
@@ -69,33 +77,63 @@ class DuplicateRejectingHandler {
     }
     bool on_string(json::string_view s, std::size_t, json::error_code&) {
         stack.push_string(s);
-        return true;
+        return value_done();
     }
     bool on_number_part(json::string_view, json::error_code&) { return true; }
     bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
         stack.push_int64(i);
-        return true;
+        return value_done();
     }
     bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
         stack.push_uint64(u);
-        return true;
+        return value_done();
     }
     bool on_double(double d, json::string_view, json::error_code&) {
         stack.push_double(d);
-        return true;
+        return value_done();
     }
     bool on_bool(bool b, json::error_code&) {
         stack.push_bool(b);
-        return true;
+        return value_done();
     }
     bool on_null(json::error_code&) {
         stack.push_null();
-        return true;
+        return value_done();
     }
     bool on_comment_part(json::string_view, json::error_code&) { return true; }
     bool on_comment(json::string_view, json::error_code&) { return true; }
 
+    /// Where the innermost open object is, e.g. `[1].versions[0]` or `.metadata`;
+    /// empty for the document's root.
+    std::string open_object_path() const {
+        std::string path;
+        for (std::size_t i = 0; i + 1 < open_.size(); ++i) {
+            if (open_[i].is_array) {
+                path += "[" + std::to_string(open_[i].index) + "]";
+            } else {
+                path += "." + open_[i].key;
+            }
+        }
+        return path;
+    }
+
   private:
+    /// One open container, to name where a repeated key is.
+    struct OpenContainer {
+        bool is_array;      ///< Array (indexed) or object (keyed).
+        std::size_t index;  ///< For arrays: index of the item being read.
+        std::string key;    ///< For objects: the key whose value is being read.
+    };
+
+    /// Counts a finished item of the enclosing array.
+    bool value_done() {
+        if (!open_.empty() && open_.back().is_array) {
+            ++open_.back().index;
+        }
+        return true;
+    }
+
+    std::vector<OpenContainer> open_;  ///< Containers from the root to the innermost.
     std::vector<std::unordered_set<std::string>> open_keys_;  ///< Keys seen per open object.
     std::size_t depth_ = 0;                                   ///< Number of open objects.
     std::string partial_key_;                                 ///< Key being assembled.
@@ -117,24 +155,41 @@ std::string describe_key(const std::string& key) {
 
 }  // namespace
 
-std::variant<json::value, JsonSyntaxError> parse_json_strict(std::string_view text) {
+std::variant<json::value, JsonSyntaxError> parse_json_strict(std::string_view text,
+                                                             std::string_view subject,
+                                                             std::string_view items) {
     json::parse_options options;
     options.max_depth = 32;
     json::basic_parser<DuplicateRejectingHandler> parser(options);
     json::error_code ec;
     const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
-    if (parser.handler().found_duplicate) {
-        return JsonSyntaxError{"request body has a JSON object that repeats " +
-                               describe_key(parser.handler().duplicate_key)};
+    const auto& handler = parser.handler();
+    if (handler.found_duplicate) {
+        std::string where = handler.open_object_path();
+        if (where.empty()) {
+            where = subject;  // The root object itself.
+        } else if (where.front() == '.') {
+            where.erase(0, 1);  // metadata, not .metadata
+        } else {
+            where.insert(0, items);  // agents[1], not [1]
+        }
+        // The path echoes client keys: keep the message one short printable line.
+        const bool printable =
+            std::all_of(where.begin(), where.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+        if (where.size() > 128 || !printable) {
+            where = subject;
+        }
+        return JsonSyntaxError{where + " repeats " + describe_key(handler.duplicate_key)};
     }
+    const std::string name(subject);
     if (!ec && consumed != text.size()) {
-        return JsonSyntaxError{"request body has data after its JSON value"};
+        return JsonSyntaxError{name + " has data after its JSON value"};
     }
     if (ec) {
         if (ec == json::error::too_deep) {
-            return JsonSyntaxError{"request body nests JSON deeper than 32 levels"};
+            return JsonSyntaxError{name + " nests JSON deeper than 32 levels"};
         }
-        return JsonSyntaxError{"request body is not valid JSON"};
+        return JsonSyntaxError{name + " is not valid JSON"};
     }
     return parser.handler().stack.release();
 }

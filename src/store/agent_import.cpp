@@ -178,14 +178,9 @@ ImportedAgent read_agent(const json::value& value, std::size_t index,
 }  // namespace
 
 std::variant<std::vector<ImportedAgent>, std::string> parse_agent_import(std::string_view text) {
-    auto parsed = api::parse_json_strict(text);
+    auto parsed = api::parse_json_strict(text, "the file", "agents");
     if (auto* error = std::get_if<api::JsonSyntaxError>(&parsed)) {
-        std::string message = error->message;
-        const std::string prefix = "request body";
-        if (message.rfind(prefix, 0) == 0) {
-            message.replace(0, prefix.size(), "the file");
-        }
-        return message;
+        return error->message;
     }
     const json::array* array = std::get<json::value>(parsed).if_array();
     if (array == nullptr) {

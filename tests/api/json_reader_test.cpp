@@ -205,4 +205,27 @@ BOOST_AUTO_TEST_CASE(refuses_empty_and_malformed_input) {
     refuse("01");
 }
 
+BOOST_AUTO_TEST_CASE(repeated_key_message_says_where_it_is) {
+    BOOST_TEST(refuse(R"({"a":"1","a":"2"})") == R"(request body repeats the key "a")");
+    BOOST_TEST(refuse(R"({"agentId":"x","metadata":{"k":"1","k":"2"}})") ==
+               R"(metadata repeats the key "k")");
+    // Array items are counted past scalars and closed containers alike.
+    BOOST_TEST(refuse(R"({"x":[1,{},[2],{"y":{"z":0,"z":1}}]})") ==
+               R"(x[3].y repeats the key "z")");
+
+    auto result =
+        parse_json_strict(R"([{"name":"a"},{"versions":[{"id":1,"id":2}]}])", "the file", "agents");
+    const auto* error = std::get_if<JsonSyntaxError>(&result);
+    BOOST_TEST_REQUIRE(error != nullptr);
+    BOOST_TEST(error->message == R"(agents[1].versions[0] repeats the key "id")");
+}
+
+BOOST_AUTO_TEST_CASE(document_messages_name_the_subject) {
+    auto result = parse_json_strict("[1] x", "the file", "agents");
+    const auto* error = std::get_if<JsonSyntaxError>(&result);
+    BOOST_TEST_REQUIRE(error != nullptr);
+    BOOST_TEST(error->message == "the file has data after its JSON value");
+    BOOST_TEST(refuse("{") == "request body is not valid JSON");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
