@@ -25,7 +25,9 @@ CreatedApiKey create_api_key(Connection& connection, const std::string& organiza
         throw AdminError("unknown organization " + organization_id);
     }
     const auto key = auth::generate_api_key();
-    util::Uuid7Generator ids;
+    // One generator for the process, so that keys made within one millisecond still get
+    // increasing ids and list_api_keys (created_at, id) shows them oldest first.
+    static util::Uuid7Generator ids;
     CreatedApiKey created{ids.next(), key.secret};
     auto insert = connection.prepare(
         "INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at)"
