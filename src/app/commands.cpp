@@ -154,10 +154,9 @@ void offer_demo_key(store::Connection& connection, const std::string& listen) {
 
 int serve(const CommandLine& line) {
     const auto endpoint = parse_endpoint(line.serve.listen);
-    {
-        auto connection = open_store(line);
-        offer_demo_key(*connection, line.serve.listen);
-    }
+    // Migrated before the server opens the store; the demo key is offered only once the
+    // port is bound, so a failed start prints one line and does not use up the offer.
+    auto admin_connection = open_store(line);
     const unsigned workers = line.serve.workers != 0
                                  ? line.serve.workers
                                  : std::max(1u, std::thread::hardware_concurrency());
@@ -175,10 +174,15 @@ int serve(const CommandLine& line) {
         throw CommandFailure{"cannot listen on " + line.serve.listen + ": " +
                              error.code().message()};
     }
-    server->start();
     const auto bound = server->local_endpoint();
-    util::log_info("listening on http://" + bound.address().to_string() + ":" +
-                   std::to_string(bound.port()) + " with " + std::to_string(workers) +
+    // The bound address, so the curl line is right also for --listen HOST:0.
+    const std::string address = (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                         : bound.address().to_string()) +
+                                ":" + std::to_string(bound.port());
+    offer_demo_key(*admin_connection, address);
+    admin_connection.reset();
+    server->start();
+    util::log_info("listening on http://" + address + " with " + std::to_string(workers) +
                    " workers, database " + line.database);
 
     net::signal_set signals(io, SIGINT, SIGTERM);
