@@ -118,7 +118,11 @@ net::awaitable<bool> Connection::write(Response response, const std::string& req
 
 // Answers a request whose bytes could not be used, then the caller closes.
 net::awaitable<void> Connection::refuse(const api::ApiError& error) {
-    co_await write(error_response(error), request_id_for({}), false);
+    // Named locals, never temporaries, in a co_await full-expression: g++ 12 destroys such
+    // temporaries twice (a double free that aborts the process).
+    Response response = error_response(error);
+    const std::string request_id = request_id_for({});
+    co_await write(std::move(response), request_id, false);
 }
 
 net::awaitable<void> Connection::serve(SessionState& state) {
@@ -147,24 +151,27 @@ net::awaitable<void> Connection::serve(SessionState& state) {
         auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
         (void)bytes;
         if (ec == bhttp::error::header_limit) {
-            co_await refuse({api::ErrorCode::kHeaderFieldsTooLarge,
-                             "request line and headers exceed " +
-                                 std::to_string(limits.max_header_bytes) + " bytes"});
+            const api::ApiError too_large{api::ErrorCode::kHeaderFieldsTooLarge,
+                                          "request line and headers exceed " +
+                                              std::to_string(limits.max_header_bytes) + " bytes"};
+            co_await refuse(too_large);
             co_return;
         }
         if (ec) {
             if (is_syntax_error(ec)) {
-                co_await refuse({api::ErrorCode::kBadRequest, "the request is not valid HTTP/1.1"});
+                const api::ApiError not_http{api::ErrorCode::kBadRequest,
+                                             "the request is not valid HTTP/1.1"};
+                co_await refuse(not_http);
             }
             co_return;
         }
         const Request& head = parser.get();
         const std::string request_id = request_id_for(head["X-Request-Id"]);
         if (has_unsupported_transfer_coding(head)) {
-            co_await write(
+            Response refused =
                 error_response({api::ErrorCode::kBadRequest,
-                                "Transfer-Encoding other than chunked is not supported"}),
-                request_id, false);
+                                "Transfer-Encoding other than chunked is not supported"});
+            co_await write(std::move(refused), request_id, false);
             co_return;
         }
         const bool wants_continue =
@@ -201,10 +208,11 @@ net::awaitable<void> Connection::serve(SessionState& state) {
             }
             body = co_await read_body(parser);
             switch (body) {
-                case BodyOutcome::kRead:
-                    response = co_await context_.handler.handle(
-                        std::get<Admission>(std::move(admission)), parser.get());
+                case BodyOutcome::kRead: {
+                    Admission admitted = std::get<Admission>(std::move(admission));
+                    response = co_await context_.handler.handle(std::move(admitted), parser.get());
                     break;
+                }
                 case BodyOutcome::kTooLarge:
                     response =
                         error_response({api::ErrorCode::kPayloadTooLarge,
