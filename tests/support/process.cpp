@@ -1,0 +1,164 @@
+#include "support/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace threadsd::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+int decode_status(int status) {
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    if (WIFSIGNALED(status)) {
+        return 128 + WTERMSIG(status);
+    }
+    return -1;
+}
+
+/// Spawns the binary with stdout and stderr sent to files (stdin from /dev/null).
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
+            const std::string& err_path) {
+    std::vector<std::string> argv_storage{threadsd_binary()};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& arg : argv_storage) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
+    return pid;
+}
+
+}  // namespace
+
+std::string threadsd_binary() {
+    const char* configured = std::getenv("THREADSD_BIN");
+    return configured != nullptr ? configured : "build/threadsd";
+}
+
+TempDir::TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "threadsd-test-XXXXXX").string();
+    BOOST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+CommandResult run_threadsd(const std::vector<std::string>& args) {
+    TempDir dir;
+    const auto out = dir.file("out");
+    const auto err = dir.file("err");
+    const pid_t pid = spawn(args, out, err);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {decode_status(status), read_file(out), read_file(err)};
+}
+
+std::string create_demo_key(const std::string& db) {
+    const auto result = run_threadsd({"keys", "create", "--org", demo::kOrganization, "--db", db});
+    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "keys create failed: " << result.err);
+    std::string key = result.out;
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+        key.pop_back();
+    }
+    return key;
+}
+
+ServerProcess::ServerProcess(const std::string& db, const std::vector<std::string>& extra) {
+    log_path_ = log_dir_.file("stderr");
+    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = spawn(args, log_dir_.file("stdout"), log_path_);
+    const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::smatch match;
+        const std::string text = stderr_text();
+        if (std::regex_search(text, match, listening)) {
+            port_ = static_cast<unsigned short>(std::stoi(match[1]));
+            return;
+        }
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            BOOST_FAIL("threadsd serve exited early: " << text);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    BOOST_FAIL("threadsd serve did not report its port: " << stderr_text());
+}
+
+ServerProcess::~ServerProcess() {
+    if (pid_ > 0) {
+        kill9();
+    }
+}
+
+void ServerProcess::signal(int signal) const {
+    ::kill(pid_, signal);
+}
+
+void ServerProcess::kill9() {
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+int ServerProcess::wait_exit(double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return decode_status(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+}
+
+std::string ServerProcess::stderr_text() const {
+    return read_file(log_path_);
+}
+
+}  // namespace threadsd::test

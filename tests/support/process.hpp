@@ -1,0 +1,89 @@
+#pragma once
+// Runs the real build/threadsd for integration tests: one-shot commands and a server.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace threadsd::test {
+
+/// The threadsd binary under test ($THREADSD_BIN, set by ctest; else build/threadsd).
+std::string threadsd_binary();
+
+/// A fresh directory removed with everything in it at scope end.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    /// The directory.
+    const std::filesystem::path& path() const { return path_; }
+    /// A path inside it, as a string.
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  private:
+    std::filesystem::path path_;  ///< Created by mkdtemp.
+};
+
+/// What a finished command printed and how it exited.
+struct CommandResult {
+    int exit_code = -1;  ///< Exit status, or 128+signal.
+    std::string out;     ///< stdout.
+    std::string err;     ///< stderr.
+};
+
+/// Runs `threadsd args...` to completion and captures its output.
+CommandResult run_threadsd(const std::vector<std::string>& args);
+
+/// Creates a key for the demo organization on `db` and returns it (fails the test if not).
+std::string create_demo_key(const std::string& db);
+
+/// The demo organization and agents of schema/seed/demo.sql.
+namespace demo {
+inline constexpr const char* kOrganization = "0b7c6c8e-5d0a-4c1e-9a57-2f1d3e4a5b60";
+inline constexpr const char* kSupportBot =
+    "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01";  ///< TEXT/PROMPT, v2 published
+inline constexpr const char* kSupportBotV2 = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e12";
+inline constexpr const char* kVoiceAgent =
+    "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e02";  ///< CALL/FLOW, nulls
+inline constexpr const char* kVoiceAgentV1 = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e21";
+inline constexpr const char* kBooker = "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e03";  ///< TEXT/FLOW
+inline constexpr const char* kDraftAgent =
+    "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e04";  ///< no published version
+}  // namespace demo
+
+/// A `threadsd serve` child process on 127.0.0.1 and a free port, with its own database.
+class ServerProcess {
+  public:
+    /// Starts `threadsd serve --listen 127.0.0.1:0 --db db extra...` and waits until it
+    /// logs the port it listens on (fails the test after 20 s).
+    explicit ServerProcess(const std::string& db, const std::vector<std::string>& extra = {});
+    /// Kills the server (SIGKILL) if it still runs.
+    ~ServerProcess();
+    ServerProcess(const ServerProcess&) = delete;
+    ServerProcess& operator=(const ServerProcess&) = delete;
+
+    /// The port it listens on.
+    unsigned short port() const { return port_; }
+    /// Its process id.
+    pid_t pid() const { return pid_; }
+    /// Sends `signal` without waiting.
+    void signal(int signal) const;
+    /// SIGKILL and reap: a crash as abrupt as a power cut is for the process.
+    void kill9();
+    /// Waits up to `seconds` for the process to exit; its exit code, or -1 on timeout.
+    int wait_exit(double seconds);
+    /// Everything it has written to stderr so far.
+    std::string stderr_text() const;
+
+  private:
+    pid_t pid_ = -1;           ///< The child.
+    unsigned short port_ = 0;  ///< Parsed from its log line.
+    std::string log_path_;     ///< Its stderr, redirected to a file.
+    TempDir log_dir_;          ///< Holds log_path_.
+};
+
+}  // namespace threadsd::test
