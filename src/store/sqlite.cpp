@@ -152,12 +152,19 @@ Connection::Connection(const std::string& path, OpenMode mode) {
     }
     // Another process (the CLI) may hold the write lock briefly; wait rather than fail.
     sqlite3_busy_timeout(db_, 5000);
-    if (mode == OpenMode::kReadWrite) {
-        exec("PRAGMA journal_mode = WAL");
-        // FULL: a COMMIT that returned survives power loss, which is what a 200 promises.
-        exec("PRAGMA synchronous = FULL");
+    try {
+        if (mode == OpenMode::kReadWrite) {
+            exec("PRAGMA journal_mode = WAL");
+            // FULL: a COMMIT that returned survives power loss, which is what a 200 promises.
+            exec("PRAGMA synchronous = FULL");
+        }
+        exec("PRAGMA foreign_keys = ON");
+    } catch (...) {
+        // A file that is not a database fails here; the destructor will not run.
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw;
     }
-    exec("PRAGMA foreign_keys = ON");
 }
 
 Connection::~Connection() {
