@@ -26,6 +26,7 @@ class DuplicateRejectingHandler {
     std::string duplicate_key;     ///< The repeated key, once one is found.
     bool found_duplicate = false;  ///< Set when parsing stopped on a repeated key.
 
+    // The basic_parser callbacks: each pushes onto `stack` what the parser found.
     bool on_document_begin(json::error_code&) {
         stack.reset();
         return true;

@@ -56,18 +56,23 @@ bool has_unsupported_transfer_coding(const Request& head) {
     return head.find(bhttp::field::transfer_encoding) != head.end() && !head.chunked();
 }
 
-/// The per-connection coroutine's state and steps.
-class Connection {
+/// One connection's coroutine state and the steps of its request loop.
+class Session {
   public:
-    Connection(beast::tcp_stream& stream, SessionContext context)
+    /// Serves `stream`, which outlives the session.
+    Session(beast::tcp_stream& stream, SessionContext context)
         : stream_(stream), context_(context) {}
 
+    /// The request loop: read, admit, read the body, handle, write; until the end.
     net::awaitable<void> serve(SessionState& state);
 
   private:
+    /// Reads the body of an admitted (or refused) request within the body limit.
     net::awaitable<BodyOutcome> read_body(Parser& parser);
+    /// Finishes the response's headers and writes it; false when the peer is gone.
     net::awaitable<bool> write(Response response, const std::string& request_id, bool keep_alive,
                                bool head_only = false);
+    /// Answers bytes that are not a usable request; the caller closes afterwards.
     net::awaitable<void> refuse(const api::ApiError& error);
 
     beast::tcp_stream& stream_;  ///< The connection.
@@ -75,7 +80,7 @@ class Connection {
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
 };
 
-net::awaitable<BodyOutcome> Connection::read_body(Parser& parser) {
+net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
     if (parser.is_done()) {
         co_return BodyOutcome::kRead;
     }
@@ -96,8 +101,8 @@ net::awaitable<BodyOutcome> Connection::read_body(Parser& parser) {
     co_return is_syntax_error(ec) ? BodyOutcome::kMalformed : BodyOutcome::kGone;
 }
 
-net::awaitable<bool> Connection::write(Response response, const std::string& request_id,
-                                       bool keep_alive, bool head_only) {
+net::awaitable<bool> Session::write(Response response, const std::string& request_id,
+                                    bool keep_alive, bool head_only) {
     response.set(bhttp::field::date, http_date());
     response.set("X-Request-Id", request_id);
     response.keep_alive(keep_alive);
@@ -117,7 +122,7 @@ net::awaitable<bool> Connection::write(Response response, const std::string& req
 }
 
 // Answers a request whose bytes could not be used, then the caller closes.
-net::awaitable<void> Connection::refuse(const api::ApiError& error) {
+net::awaitable<void> Session::refuse(const api::ApiError& error) {
     // Named locals, never temporaries, in a co_await full-expression: g++ 12 destroys such
     // temporaries twice (a double free that aborts the process).
     Response response = error_response(error);
@@ -125,7 +130,7 @@ net::awaitable<void> Connection::refuse(const api::ApiError& error) {
     co_await write(std::move(response), request_id, false);
 }
 
-net::awaitable<void> Connection::serve(SessionState& state) {
+net::awaitable<void> Session::serve(SessionState& state) {
     const auto& limits = context_.limits;
     for (;;) {
         if (buffer_.size() == 0) {
@@ -243,9 +248,9 @@ net::awaitable<void> Connection::serve(SessionState& state) {
 net::awaitable<void> run_session(beast::tcp_stream stream, SessionContext context,
                                  std::shared_ptr<SessionState> state) {
     state->stream = &stream;
-    Connection connection(stream, context);
+    Session session(stream, context);
     try {
-        co_await connection.serve(*state);
+        co_await session.serve(*state);
     } catch (...) {
         state->stream = nullptr;
         throw;

@@ -23,6 +23,7 @@ struct ImportError {
 /// Reads typed fields of one JSON object, naming `where` in every error.
 class FieldReader {
   public:
+    /// Reads `value`, which must be an object; `where` is e.g. `agents[2]`.
     FieldReader(const json::value& value, std::string where) : where_(std::move(where)) {
         object_ = value.if_object();
         if (object_ == nullptr) {
@@ -30,6 +31,7 @@ class FieldReader {
         }
     }
 
+    /// A required UUID, normalized.
     std::string uuid(std::string_view field) const {
         const json::value& v = required(field);
         auto normal = v.is_string() ? util::normalize_uuid(v.get_string()) : std::nullopt;
@@ -39,6 +41,7 @@ class FieldReader {
         return *normal;
     }
 
+    /// A required non-empty string.
     std::string text(std::string_view field) const {
         const json::value& v = required(field);
         if (!v.is_string() || v.get_string().empty()) {
@@ -47,6 +50,7 @@ class FieldReader {
         return std::string(v.get_string());
     }
 
+    /// A string, or nothing when absent or null.
     std::optional<std::string> optional_text(std::string_view field) const {
         const json::value* v = object_->if_contains(field);
         if (v == nullptr || v->is_null()) {
@@ -58,6 +62,7 @@ class FieldReader {
         return std::string(v->get_string());
     }
 
+    /// A required string that is `a` or `b`.
     std::string one_of(std::string_view field, std::string_view a, std::string_view b) const {
         const json::value& v = required(field);
         if (!v.is_string() || (v.get_string() != a && v.get_string() != b)) {
@@ -66,6 +71,7 @@ class FieldReader {
         return std::string(v.get_string());
     }
 
+    /// A boolean, false when absent.
     bool flag(std::string_view field) const {
         const json::value* v = object_->if_contains(field);
         if (v == nullptr) {
@@ -77,6 +83,7 @@ class FieldReader {
         return v->get_bool();
     }
 
+    /// A number, or nothing when absent or null.
     std::optional<double> optional_number(std::string_view field) const {
         const json::value* v = object_->if_contains(field);
         if (v == nullptr || v->is_null()) {
@@ -88,6 +95,7 @@ class FieldReader {
         return v->to_number<double>();
     }
 
+    /// A required whole number of at least 1 (1.0 counts; 1.5 and "1" do not).
     std::int64_t positive_integer(std::string_view field) const {
         const json::value& v = required(field);
         if (v.is_int64() && v.get_int64() >= 1) {
@@ -103,6 +111,7 @@ class FieldReader {
         fail(field, "must be a positive integer");
     }
 
+    /// An array, or null when absent.
     const json::array* optional_array(std::string_view field) const {
         const json::value* v = object_->if_contains(field);
         if (v == nullptr) {
@@ -114,13 +123,16 @@ class FieldReader {
         return &v->get_array();
     }
 
+    /// The element's name, e.g. `agents[2]`.
     const std::string& where() const { return where_; }
 
+    /// Stops the import with `where.field problem`.
     [[noreturn]] void fail(std::string_view field, const std::string& problem) const {
         throw ImportError{where_ + "." + std::string(field) + " " + problem};
     }
 
   private:
+    /// The field's value; fails when absent.
     const json::value& required(std::string_view field) const {
         const json::value* v = object_->if_contains(field);
         if (v == nullptr) {
