@@ -2,33 +2,26 @@
 // subcommand, its output, its errors, and how `serve` starts and stops.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "support/files.hpp"
 #include "support/http_client.hpp"
+#include "support/import_file.hpp"
 #include "support/process.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -38,10 +31,17 @@ using boost::beast::http::verb;
 using threadsd::test::CommandResult;
 using threadsd::test::create_body;
 using threadsd::test::create_demo_key;
+using threadsd::test::create_key;
 using threadsd::test::HttpClient;
+using threadsd::test::import_agent;
+using threadsd::test::import_agents;
+using threadsd::test::import_version;
+using threadsd::test::run_ok;
 using threadsd::test::run_threadsd;
+using threadsd::test::run_threadsd_bounded;
 using threadsd::test::ServerProcess;
 using threadsd::test::TempDir;
+using threadsd::test::write_file;
 namespace demo = threadsd::test::demo;
 
 /// An organization and agents that are not part of the demo seed.
@@ -64,57 +64,6 @@ std::string chomp(std::string text) {
     return text;
 }
 
-/// Reads a whole file ("" when missing).
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-/// Like run_threadsd, for commands that must fail at startup (`serve` with a bad port,
-/// database or flag): a process still running after 20 s is killed and reported as
-/// exit -1, so a regression that starts serving fails the test instead of hanging it.
-CommandResult run_threadsd_bounded(const std::vector<std::string>& args) {
-    TempDir dir;
-    const auto out = dir.file("out");
-    const auto err = dir.file("err");
-    std::vector<std::string> storage{threadsd::test::threadsd_binary()};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : storage) {
-        argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    int status = 0;
-    int exit_code = -1;
-    while (true) {
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
-                        : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                              : -1;
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return {exit_code, read_text(out), read_text(err)};
-}
-
 /// Checks the shape of a refused command: non-zero exit (not a crash), exactly one line
 /// on stderr, nothing on stdout.
 void expect_one_line_failure(const CommandResult& result, const std::string& what) {
@@ -126,15 +75,6 @@ void expect_one_line_failure(const CommandResult& result, const std::string& wha
         BOOST_TEST(result.out.empty());
         BOOST_TEST(result.err.find("terminate called") == std::string::npos);
     }
-}
-
-/// Runs a command that must succeed and returns its stdout.
-std::string run_ok(const std::vector<std::string>& args) {
-    const auto result = run_threadsd(args);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "threadsd " << args.front() << " failed with "
-                                                             << result.exit_code << ": "
-                                                             << result.err);
-    return result.out;
 }
 
 /// `agents list --db db` parsed.
@@ -179,31 +119,18 @@ bool is_rfc3339_millis(const json::value& value) {
     return value.is_string() && std::regex_match(std::string(value.as_string()), pattern);
 }
 
-/// Writes `text` to `path`.
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    BOOST_REQUIRE(out.good());
-}
-
 /// An import file with a TEXT agent (published version `published`) and a CALL agent
 /// without versions, both in kImportOrg.
 std::string import_file(const std::string& published = kImportTextV1) {
-    auto version = [&](const char* id, int number) {
-        return std::string(R"({"id": ")") + id + R"(", "version": )" + std::to_string(number) +
-               R"(, "name": "v)" + std::to_string(number) +
-               R"(", "mode": "PROMPT", "smsMaxTokens": null, "smsTemperature": 0.7,)"
-               R"( "discardInboundSms": false, "published": )" +
-               (published == id ? "true" : "false") + "}";
-    };
-    return std::string(R"([{"id": ")") + kImportTextAgent + R"(", "organizationId": ")" +
-           kImportOrg +
-           R"(", "name": "Imported bot", "description": null, "agentType": "TEXT",)"
-           R"( "deleted": false, "versions": [)" +
-           version(kImportTextV1, 1) + ", " + version(kImportTextV2, 2) + R"(]},)" +
-           R"( {"id": ")" + kImportCallAgent + R"(", "organizationId": ")" + kImportOrg +
-           R"(", "name": "Imported caller", "description": "Rings back",)"
-           R"( "agentType": "CALL", "deleted": false, "versions": []}])";
+    auto caller = import_agent(kImportCallAgent, kImportOrg, "Imported caller", json::array{});
+    caller["description"] = "Rings back";
+    caller["agentType"] = "CALL";
+    const json::array file{
+        import_agent(kImportTextAgent, kImportOrg, "Imported bot",
+                     json::array{import_version(kImportTextV1, 1, published == kImportTextV1),
+                                 import_version(kImportTextV2, 2, published == kImportTextV2)}),
+        caller};
+    return json::serialize(file);
 }
 
 /// Sets (or unsets) an environment variable for the scope, then restores it.
@@ -457,9 +384,8 @@ BOOST_AUTO_TEST_CASE(agents_import_of_a_changed_file_is_seen_by_a_running_server
     TempDir dir;
     const auto db = dir.file("store.db");
     const auto file = dir.file("agents.json");
-    write_file(file, import_file(kImportTextV1));
-    run_ok({"agents", "import", file, "--db", db});
-    const auto key = chomp(run_ok({"keys", "create", "--org", kImportOrg, "--db", db}));
+    import_agents(db, file, import_file(kImportTextV1));
+    const auto key = create_key(db, kImportOrg);
 
     ServerProcess server(db);
     HttpClient client(server.port());
@@ -467,8 +393,7 @@ BOOST_AUTO_TEST_CASE(agents_import_of_a_changed_file_is_seen_by_a_running_server
     BOOST_TEST_REQUIRE(before.status() == 200u, before.message.body());
     BOOST_TEST(before.json().at("thread").at("agentVersionId") == json::value(kImportTextV1));
 
-    write_file(file, import_file(kImportTextV2));
-    run_ok({"agents", "import", file, "--db", db});
+    import_agents(db, file, import_file(kImportTextV2));
     BOOST_TEST(find_by_id(agents_list(db), kImportTextAgent)->at("publishedVersionId") ==
                json::value(kImportTextV2));
 

@@ -2,23 +2,21 @@
 // what lands in the SQLite file, and what operators change while the server runs
 // (imports, revoked keys, other organizations).
 
-#include <sqlite3.h>
-
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
+#include "support/import_file.hpp"
 #include "support/process.hpp"
+#include "support/sqlite_file.hpp"
+#include "support/suite_state.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -36,72 +34,12 @@ struct CreateState {
     ServerProcess server{db};
 };
 
-/// The suite fixture. A failed start is already reported by the check that failed; it
-/// is not rethrown, because Boost 1.81 then aborts the whole run in the fixture's
-/// teardown. Each test of the suite fails in shared() instead.
-struct CreateServer {
-    CreateServer() {
-        try {
-            state = std::make_unique<CreateState>();
-        } catch (...) {
-        }
-        instance = state.get();
-    }
-    ~CreateServer() { instance = nullptr; }
-
-    std::unique_ptr<CreateState> state;
-    static CreateState* instance;
-};
-CreateState* CreateServer::instance = nullptr;
+/// The suite fixture: one server for every test.
+using CreateServer = SuiteState<CreateState>;
 
 CreateState& shared() {
-    BOOST_REQUIRE_MESSAGE(CreateServer::instance != nullptr, "the suite's server did not start");
-    return *CreateServer::instance;
+    return CreateServer::get();
 }
-
-/// Read-only access to the store file, as an operator with the sqlite3 shell would have.
-class ReadOnlyDatabase {
-  public:
-    explicit ReadOnlyDatabase(const std::string& path) {
-        const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
-        BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << path << " read-only");
-        sqlite3_busy_timeout(db_, 5000);
-    }
-    ~ReadOnlyDatabase() { sqlite3_close(db_); }
-    ReadOnlyDatabase(const ReadOnlyDatabase&) = delete;
-    ReadOnlyDatabase& operator=(const ReadOnlyDatabase&) = delete;
-
-    /// The threads row with `id`, column name -> value as text (nullopt for NULL); empty
-    /// map when there is no such row.
-    std::map<std::string, std::optional<std::string>> thread_row(const std::string& id) {
-        sqlite3_stmt* statement = nullptr;
-        BOOST_REQUIRE(sqlite3_prepare_v2(db_, "SELECT * FROM threads WHERE id = ?1", -1, &statement,
-                                         nullptr) == SQLITE_OK);
-        sqlite3_bind_text(statement, 1, id.c_str(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
-        std::map<std::string, std::optional<std::string>> row;
-        const int rc = sqlite3_step(statement);
-        if (rc == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(statement); ++i) {
-                const std::string name = sqlite3_column_name(statement, i);
-                if (sqlite3_column_type(statement, i) == SQLITE_NULL) {
-                    row[name] = std::nullopt;
-                } else {
-                    const auto* text =
-                        reinterpret_cast<const char*>(sqlite3_column_text(statement, i));
-                    row[name] = std::string(
-                        text, static_cast<std::size_t>(sqlite3_column_bytes(statement, i)));
-                }
-            }
-        }
-        const int second = rc == SQLITE_ROW ? sqlite3_step(statement) : rc;
-        sqlite3_finalize(statement);
-        BOOST_REQUIRE_MESSAGE(second == SQLITE_DONE, "query failed: " << sqlite3_errmsg(db_));
-        return row;
-    }
-
-  private:
-    sqlite3* db_ = nullptr;  ///< The connection.
-};
 
 std::int64_t now_millis() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -187,67 +125,21 @@ double number_of(const json::object& object, std::string_view field) {
     return value->to_number<double>();
 }
 
-/// The checks every error response must pass (CONTRACT.md section 1).
-void check_error(const HttpResult& response, unsigned status, const std::string& code) {
-    BOOST_TEST_CONTEXT("response " << response.status() << " " << response.message.body()) {
-        BOOST_TEST(response.status() == status);
-        BOOST_TEST(response.header("Content-Type") == "application/json");
-        const auto value = response.json();
-        BOOST_REQUIRE(value.is_object());
-        const auto& body = value.as_object();
-        check_members(body, {"status", "message", "code", "success"});
-        BOOST_TEST((body.contains("status") && body.at("status").is_int64() &&
-                    body.at("status").as_int64() == static_cast<std::int64_t>(status)));
-        BOOST_TEST((body.contains("code") && body.at("code").is_string() &&
-                    body.at("code").as_string() == code));
-        BOOST_TEST((body.contains("success") && body.at("success").is_bool() &&
-                    !body.at("success").as_bool()));
-        BOOST_TEST((body.contains("message") && body.at("message").is_string() &&
-                    !body.at("message").as_string().empty()));
-    }
-}
-
-/// Writes an `agents import` file and runs the import on the store.
-void import_agents(const std::string& db, const std::string& path, const std::string& content) {
-    {
-        std::ofstream file(path, std::ios::binary | std::ios::trunc);
-        file << content;
-    }
-    const auto result = run_threadsd({"agents", "import", path, "--db", db});
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "agents import failed: " << result.err);
-}
-
 /// One agent with two versions for `agents import`; `published` is 1 or 2.
 std::string two_version_agent(const std::string& organization, const std::string& agent,
                               const std::string& v1, const std::string& v2, int published) {
-    return R"({"id": ")" + agent + R"(", "organizationId": ")" + organization +
-           R"(", "name": "Imported bot", "description": "made by a test", "agentType": "TEXT",
-             "deleted": false, "versions": [
-               {"id": ")" +
-           v1 + R"(", "version": 1, "name": "first", "mode": "PROMPT", "smsMaxTokens": 10,
-                "smsTemperature": 0.25, "discardInboundSms": false, "published": )" +
-           (published == 1 ? "true" : "false") + R"(},
-               {"id": ")" +
-           v2 + R"(", "version": 2, "name": "second", "mode": "FLOW", "smsMaxTokens": null,
-                "smsTemperature": 1.5, "discardInboundSms": true, "published": )" +
-           (published == 2 ? "true" : "false") + R"(}]})";
-}
-
-/// The id of the key whose secret is `key`, from `threadsd keys list`.
-std::string key_id_of(const std::string& db, const std::string& key) {
-    const auto result = run_threadsd({"keys", "list", "--db", db});
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "keys list failed: " << result.err);
-    const auto listing = json::parse(result.out);
-    std::vector<std::string> matches;
-    for (const auto& entry : listing.as_array()) {
-        const auto& object = entry.as_object();
-        const std::string prefix(object.at("prefix").as_string());
-        if (!prefix.empty() && key.rfind(prefix, 0) == 0) {
-            matches.emplace_back(object.at("id").as_string());
-        }
-    }
-    BOOST_REQUIRE_MESSAGE(matches.size() == 1, "expected one key with the prefix of " << key);
-    return matches.front();
+    auto first = import_version(v1, 1, published == 1);
+    first["name"] = "first";
+    first["smsMaxTokens"] = 10;
+    first["smsTemperature"] = 0.25;
+    auto second = import_version(v2, 2, published == 2);
+    second["name"] = "second";
+    second["mode"] = "FLOW";
+    second["smsTemperature"] = 1.5;
+    second["discardInboundSms"] = true;
+    auto object = import_agent(agent, organization, "Imported bot", json::array{first, second});
+    object["description"] = "made by a test";
+    return json::serialize(object);
 }
 
 }  // namespace
@@ -404,7 +296,7 @@ BOOST_AUTO_TEST_CASE(upper_case_agent_id_is_accepted_and_normalised) {
     BOOST_TEST(text_of(thread, "agentId") == demo::kSupportBot);
     BOOST_TEST(text_of(thread.at("agentDetails").as_object(), "id") == demo::kSupportBot);
 
-    ReadOnlyDatabase database(fixture.db);
+    SqliteFile database(fixture.db);
     const auto row = database.thread_row(text_of(thread, "id"));
     BOOST_REQUIRE(!row.empty());
     BOOST_TEST(row.at("agent_id").value_or("") == demo::kSupportBot);
@@ -442,7 +334,7 @@ BOOST_AUTO_TEST_CASE(nul_and_non_ascii_round_trip_exactly) {
     BOOST_TEST(nul->as_string().size() == 3u, "NUL must not truncate the value");
 
     // The stored text decodes to the same maps.
-    ReadOnlyDatabase database(fixture.db);
+    SqliteFile database(fixture.db);
     const auto row = database.thread_row(text_of(thread, "id"));
     BOOST_REQUIRE(!row.empty());
     BOOST_REQUIRE(row.at("metadata").has_value());
@@ -471,7 +363,7 @@ BOOST_AUTO_TEST_CASE(created_thread_is_a_row_in_the_sqlite_file) {
         client, create_body(demo::kSupportBot, R"("metadata":{"b":"2","a":"1"})"), fixture.key);
     const std::string id = text_of(thread, "id");
 
-    ReadOnlyDatabase database(fixture.db);
+    SqliteFile database(fixture.db);
     const auto row = database.thread_row(id);
     BOOST_REQUIRE_MESSAGE(!row.empty(), "no row for thread " << id);
     BOOST_TEST(row.at("id").value_or("") == id);
@@ -522,7 +414,7 @@ BOOST_AUTO_TEST_CASE(thread_stays_bound_to_the_version_published_at_creation) {
     BOOST_TEST(number_of(details, "smsTemperature") == 1.5);
     BOOST_TEST(details.at("discardInboundSms").as_bool());
 
-    ReadOnlyDatabase database(fixture.db);
+    SqliteFile database(fixture.db);
     const auto first_row = database.thread_row(first_id);
     BOOST_REQUIRE(!first_row.empty());
     BOOST_TEST(first_row.at("agent_version_id").value_or("") == v1);
@@ -537,9 +429,7 @@ BOOST_AUTO_TEST_CASE(key_revoked_while_the_server_runs_is_refused_at_once) {
     HttpClient client(fixture.server.port());
     create_thread(client, create_body(demo::kSupportBot), key);
 
-    const auto revoke =
-        run_threadsd({"keys", "revoke", key_id_of(fixture.db, key), "--db", fixture.db});
-    BOOST_REQUIRE_MESSAGE(revoke.exit_code == 0, "keys revoke failed: " << revoke.err);
+    run_ok({"keys", "revoke", key_id_of(fixture.db, key), "--db", fixture.db});
 
     // The same keep-alive connection and a new one are both refused.
     check_error(client.post_json(kCreatePath, create_body(demo::kSupportBot), key), 401,
@@ -561,9 +451,7 @@ BOOST_AUTO_TEST_CASE(another_organizations_agents_are_indistinguishable_from_mis
             two_version_agent(other_org, other_agent, "9d3b7c2a-2222-4e5f-8a9b-0000000000b1",
                               "9d3b7c2a-2222-4e5f-8a9b-0000000000b2", 1) +
             "]");
-    const auto created = run_threadsd({"keys", "create", "--org", other_org, "--db", fixture.db});
-    BOOST_REQUIRE_MESSAGE(created.exit_code == 0, "keys create failed: " << created.err);
-    const std::string other_key = created.out.substr(0, created.out.find_first_of("\r\n"));
+    const std::string other_key = create_key(fixture.db, other_org);
 
     HttpClient client(fixture.server.port());
     // The key works for its own organization's agent.

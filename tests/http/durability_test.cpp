@@ -25,6 +25,7 @@
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/sqlite_file.hpp"
 
 namespace {
 
@@ -35,6 +36,8 @@ using threadsd::test::create_body;
 using threadsd::test::create_demo_key;
 using threadsd::test::HttpClient;
 using threadsd::test::ServerProcess;
+using threadsd::test::SqliteAccess;
+using threadsd::test::SqliteFile;
 using threadsd::test::TempDir;
 namespace demo = threadsd::test::demo;
 
@@ -140,77 +143,45 @@ class QuietClient {
     bool open_ = false;                 ///< False once anything failed.
 };
 
-/// The database file, opened read-write with the SQLite C API (so that the WAL left by
-/// the killed server is recovered) and closed at scope end.
-class Database {
-  public:
-    explicit Database(const std::string& path) {
-        const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
-        BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK,
-                              "cannot open " << path << ": " << sqlite3_errstr(rc));
-        sqlite3_busy_timeout(db_, 5000);
-    }
-    ~Database() { sqlite3_close_v2(db_); }
-    Database(const Database&) = delete;
-    Database& operator=(const Database&) = delete;
-
-    /// The first column of the first row of `sql` as text ("" when NULL or no row).
-    std::string scalar(const std::string& sql) {
-        sqlite3_stmt* statement = nullptr;
-        BOOST_REQUIRE_MESSAGE(
-            sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
-            sqlite3_errmsg(db_));
-        std::string value;
-        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
-            value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-        }
-        sqlite3_finalize(statement);
-        return value;
-    }
-
-    /// Checks that every acknowledged thread is stored with what was sent.
-    void expect_all_present(const std::vector<Ack>& acks) {
-        sqlite3_stmt* statement = nullptr;
-        BOOST_REQUIRE(sqlite3_prepare_v2(db_,
-                                         "SELECT organization_id, agent_id, agent_version_id,"
-                                         " metadata, variables, is_active FROM threads"
-                                         " WHERE id = ?1",
-                                         -1, &statement, nullptr) == SQLITE_OK);
-        std::size_t missing = 0;
-        for (const auto& ack : acks) {
-            sqlite3_bind_text(statement, 1, ack.id.c_str(), -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(statement) != SQLITE_ROW) {
-                ++missing;
-                BOOST_TEST_MESSAGE("acknowledged thread " << ack.id << " is missing");
-            } else {
-                auto text = [&](int column) {
-                    const auto* value = sqlite3_column_text(statement, column);
-                    return value != nullptr ? std::string(reinterpret_cast<const char*>(value))
-                                            : std::string();
-                };
-                BOOST_TEST_CONTEXT("thread " << ack.id) {
-                    BOOST_TEST(text(0) == demo::kOrganization);
-                    BOOST_TEST(text(1) == ack.agent);
-                    BOOST_TEST(text(2) == ack.version);
-                    // Same members in the same order, whatever the stored spelling.
-                    BOOST_TEST(json::serialize(json::parse(text(3))) ==
-                               json::serialize(json::parse(ack.metadata)));
-                    BOOST_TEST(json::serialize(json::parse(text(4))) ==
-                               json::serialize(json::parse(ack.variables)));
-                    BOOST_TEST(sqlite3_column_int(statement, 5) == 1);
-                }
+/// Checks that every acknowledged thread is stored in `database` with what was sent.
+void expect_all_present(SqliteFile& database, const std::vector<Ack>& acks) {
+    sqlite3_stmt* statement = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(database.handle(),
+                                     "SELECT organization_id, agent_id, agent_version_id,"
+                                     " metadata, variables, is_active FROM threads"
+                                     " WHERE id = ?1",
+                                     -1, &statement, nullptr) == SQLITE_OK);
+    std::size_t missing = 0;
+    for (const auto& ack : acks) {
+        sqlite3_bind_text(statement, 1, ack.id.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(statement) != SQLITE_ROW) {
+            ++missing;
+            BOOST_TEST_MESSAGE("acknowledged thread " << ack.id << " is missing");
+        } else {
+            auto text = [&](int column) {
+                const auto* value = sqlite3_column_text(statement, column);
+                return value != nullptr ? std::string(reinterpret_cast<const char*>(value))
+                                        : std::string();
+            };
+            BOOST_TEST_CONTEXT("thread " << ack.id) {
+                BOOST_TEST(text(0) == demo::kOrganization);
+                BOOST_TEST(text(1) == ack.agent);
+                BOOST_TEST(text(2) == ack.version);
+                // Same members in the same order, whatever the stored spelling.
+                BOOST_TEST(json::serialize(json::parse(text(3))) ==
+                           json::serialize(json::parse(ack.metadata)));
+                BOOST_TEST(json::serialize(json::parse(text(4))) ==
+                           json::serialize(json::parse(ack.variables)));
+                BOOST_TEST(sqlite3_column_int(statement, 5) == 1);
             }
-            sqlite3_reset(statement);
-            sqlite3_clear_bindings(statement);
         }
-        sqlite3_finalize(statement);
-        BOOST_TEST(missing == 0u,
-                   missing << " of " << acks.size() << " acknowledged threads are missing");
+        sqlite3_reset(statement);
+        sqlite3_clear_bindings(statement);
     }
-
-  private:
-    sqlite3* db_ = nullptr;  ///< The connection.
-};
+    sqlite3_finalize(statement);
+    BOOST_TEST(missing == 0u,
+               missing << " of " << acks.size() << " acknowledged threads are missing");
+}
 
 /// What the worker threads of one round share; guarded by `mutex`.
 struct Round {
@@ -280,10 +251,10 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_the_last_200_of_sequential_creates_loses_
         server.kill9();  // immediately after the last 200
     }
     {
-        Database database(db);
+        SqliteFile database(db, SqliteAccess::kReadWrite);
         BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
         BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == std::to_string(kThreads));
-        database.expect_all_present(acks);
+        expect_all_present(database, acks);
     }
 
     // The server starts again on the crashed store and keeps working.
@@ -297,10 +268,10 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_the_last_200_of_sequential_creates_loses_
         acks.push_back(std::move(ack));
         server.kill9();
     }
-    Database database(db);
+    SqliteFile database(db, SqliteAccess::kReadWrite);
     BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
     BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == std::to_string(kThreads + 1));
-    database.expect_all_present(acks);
+    expect_all_present(database, acks);
 }
 
 BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged_thread) {
@@ -340,14 +311,14 @@ BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged
             BOOST_TEST(round.acks.size() >= round.kill_after);
             all_acks.insert(all_acks.end(), round.acks.begin(), round.acks.end());
 
-            Database database(db);
+            SqliteFile database(db, SqliteAccess::kReadWrite);
             BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
             // Unanswered requests may or may not have been stored; answered ones must be.
             const auto rows = std::stoul(database.scalar("SELECT count(*) FROM threads"));
             BOOST_TEST_MESSAGE("round " << round_number << ": " << round.acks.size()
                                         << " acknowledged, " << rows << " stored in all");
             BOOST_TEST(rows >= all_acks.size());
-            database.expect_all_present(all_acks);
+            expect_all_present(database, all_acks);
         }
     }
 }

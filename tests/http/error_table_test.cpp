@@ -3,25 +3,19 @@
 // Not covered: 429 and 503 (not implemented yet) and 500 (no way to provoke it from
 // outside without breaking the store under the server).
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
+#include "support/import_file.hpp"
 #include "support/process.hpp"
+#include "support/raw_connection.hpp"
+#include "support/suite_state.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -35,47 +29,19 @@ constexpr const char* kOtherOrganization = "6a0c0000-0000-4000-8000-0000000000b2
 constexpr const char* kOtherOrgAgent = "6a0c0000-0000-4000-8000-00000000a9e2";
 constexpr std::size_t kKiB = 1024;
 
-/// Runs `threadsd args...` and fails the test unless it exits 0; returns stdout.
-std::string run_ok(const std::vector<std::string>& args) {
-    const auto result = run_threadsd(args);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "threadsd " << args.front() << " " << args.at(1)
-                                                             << " failed: " << result.err);
-    return result.out;
-}
-
-/// The id of the key whose secret is `key`, from `threadsd keys list`.
-std::string key_id_of(const std::string& db, const std::string& key) {
-    const auto listing = json::parse(run_ok({"keys", "list", "--db", db}));
-    for (const auto& entry : listing.as_array()) {
-        const auto& object = entry.as_object();
-        const std::string prefix(object.at("prefix").as_string());
-        if (!prefix.empty() && key.rfind(prefix, 0) == 0) {
-            return std::string(object.at("id").as_string());
-        }
-    }
-    BOOST_FAIL("no key with the prefix of " << key);
-    return {};
-}
-
 /// A store with a demo key, a revoked key, a deleted agent and another organization's
 /// agent, served by one server for the whole suite.
 struct ErrorState {
     ErrorState() {
-        const std::string file = dir.file("agents.json");
-        {
-            std::ofstream out(file);
-            out << R"([{"id": ")" << kDeletedAgent << R"(", "organizationId": ")"
-                << demo::kOrganization << R"(", "name": "Retired bot", "description": null,
-                  "agentType": "TEXT", "deleted": true, "versions": [
-                  {"id": "6a0c0000-0000-4000-8000-0000000000d1", "version": 1, "name": "v1",
-                   "mode": "PROMPT", "published": true}]},
-                {"id": ")"
-                << kOtherOrgAgent << R"(", "organizationId": ")" << kOtherOrganization
-                << R"(", "name": "Other bot", "description": null, "agentType": "TEXT",
-                  "versions": [{"id": "6a0c0000-0000-4000-8000-0000000000d2", "version": 1,
-                   "name": "v1", "mode": "PROMPT", "published": true}]}])";
-        }
-        run_ok({"agents", "import", file, "--db", db});
+        auto deleted = import_agent(
+            kDeletedAgent, demo::kOrganization, "Retired bot",
+            json::array{import_version("6a0c0000-0000-4000-8000-0000000000d1", 1, true)});
+        deleted["deleted"] = true;
+        const json::array agents{
+            deleted, import_agent(kOtherOrgAgent, kOtherOrganization, "Other bot",
+                                  json::array{import_version("6a0c0000-0000-4000-8000-0000000000d2",
+                                                             1, true)})};
+        import_agents(db, dir.file("agents.json"), json::serialize(agents));
         run_ok({"keys", "revoke", key_id_of(db, revoked_key), "--db", db});
         server.emplace(db);
     }
@@ -89,57 +55,11 @@ struct ErrorState {
     unsigned short port() const { return server->port(); }
 };
 
-/// The suite fixture. A failed start is already reported by the check that failed; it
-/// is not rethrown, because Boost 1.81 then aborts the whole run in the fixture's
-/// teardown. Each test of the suite fails in shared() instead.
-struct ErrorServer {
-    ErrorServer() {
-        try {
-            state = std::make_unique<ErrorState>();
-        } catch (...) {
-        }
-        instance = state.get();
-    }
-    ~ErrorServer() { instance = nullptr; }
-
-    std::unique_ptr<ErrorState> state;
-    static ErrorState* instance;
-};
-ErrorState* ErrorServer::instance = nullptr;
+/// The suite fixture: one server for every test.
+using ErrorServer = SuiteState<ErrorState>;
 
 ErrorState& shared() {
-    BOOST_REQUIRE_MESSAGE(ErrorServer::instance != nullptr, "the suite's server did not start");
-    return *ErrorServer::instance;
-}
-
-/// The contract's envelope: status, Content-Type, exactly four fields, right code.
-/// `mentions` (if given) must appear in the message: it names the field or header.
-void check_error(const HttpResult& response, unsigned status, const std::string& code,
-                 const std::string& mentions = "") {
-    BOOST_TEST_CONTEXT("response " << response.status() << " " << response.message.body()) {
-        BOOST_TEST(response.status() == status);
-        BOOST_TEST(response.header("Content-Type") == "application/json");
-        const auto value = response.json();
-        BOOST_REQUIRE(value.is_object());
-        const auto& body = value.as_object();
-        BOOST_TEST(body.size() == 4u);
-        BOOST_TEST((body.contains("status") && body.at("status").is_int64() &&
-                    body.at("status").as_int64() == static_cast<std::int64_t>(status)));
-        BOOST_TEST((body.contains("code") && body.at("code").is_string() &&
-                    body.at("code").as_string() == code));
-        BOOST_TEST((body.contains("success") && body.at("success").is_bool() &&
-                    !body.at("success").as_bool()));
-        const bool has_message = body.contains("message") && body.at("message").is_string();
-        BOOST_TEST(has_message);
-        if (has_message) {
-            const std::string message(body.at("message").as_string());
-            BOOST_TEST(!message.empty());
-            if (!mentions.empty()) {
-                BOOST_TEST(message.find(mentions) != std::string::npos,
-                           "message should name " << mentions);
-            }
-        }
-    }
+    return ErrorServer::get();
 }
 
 HttpResult post(const std::string& body, const Headers& headers,
@@ -163,92 +83,8 @@ std::string map_with_keys(std::size_t count) {
     return text + "}";
 }
 
-/// A plain POSIX connection for what the Beast client cannot do: keep writing after the
-/// server stopped reading, and read whatever comes back until the server closes.
-class RawConnection {
-  public:
-    explicit RawConnection(unsigned short port, int timeout_seconds = 8) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        BOOST_REQUIRE(fd_ >= 0);
-        timeval tv{};
-        tv.tv_sec = timeout_seconds;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    }
-    ~RawConnection() { ::close(fd_); }
-    RawConnection(const RawConnection&) = delete;
-    RawConnection& operator=(const RawConnection&) = delete;
-
-    /// Writes until done or the peer refuses more; true when everything was written.
-    bool write(const std::string& bytes) {
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n <= 0) {
-                return false;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
-
-    /// Reads until the peer closes (or resets) the connection; `closed` is false when
-    /// the read timed out instead.
-    struct Received {
-        std::string bytes;    ///< Everything read.
-        bool closed = false;  ///< Ended by the peer, not by our timeout.
-    };
-    Received read_until_closed() {
-        Received received;
-        char chunk[4096];
-        for (;;) {
-            const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n > 0) {
-                received.bytes.append(chunk, static_cast<std::size_t>(n));
-                continue;
-            }
-            received.closed = n == 0 || errno == ECONNRESET;
-            return received;
-        }
-    }
-
-  private:
-    int fd_ = -1;  ///< The socket.
-};
-
-/// Parses one response from the front of `bytes` (nullopt when it is not a whole one).
-/// For a response to HEAD, `head` says there is no body whatever the headers say.
-std::optional<HttpResult> parse_response(const std::string& bytes, bool head = false,
-                                         std::size_t* used = nullptr) {
-    http::response_parser<http::string_body> parser;
-    parser.eager(true);
-    parser.skip(head);
-    parser.body_limit(16 * 1024 * 1024);
-    std::size_t offset = 0;
-    while (!parser.is_done()) {
-        boost::beast::error_code ec;
-        const auto n =
-            parser.put(boost::asio::buffer(bytes.data() + offset, bytes.size() - offset), ec);
-        offset += n;
-        if (ec == http::error::need_more && n > 0) {
-            continue;
-        }
-        if (ec || n == 0) {
-            return std::nullopt;
-        }
-    }
-    if (used != nullptr) {
-        *used = offset;
-    }
-    HttpResult result;
-    result.message = parser.release();
-    return result;
-}
+/// How long a raw connection waits for the server, in seconds.
+constexpr int kRawTimeoutSeconds = 8;
 
 }  // namespace
 
@@ -422,7 +258,7 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_an_empty_key) {
                      {{"Content-Type", "application/json"}, {"X-API-Key", ""}}),
                 401, "UNAUTHORIZED", "X-API-Key");
     // Only spaces and tabs: empty once trimmed.
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     const std::string body = create_body(demo::kSupportBot);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
@@ -496,7 +332,7 @@ BOOST_AUTO_TEST_CASE(method_not_allowed_for_get_with_an_allow_header) {
 BOOST_AUTO_TEST_CASE(method_not_allowed_for_head_without_content) {
     // A response to HEAD carries the headers of the error but never content (RFC 9110
     // 9.3.2): bytes after the head would be read as the next response on the connection.
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(
         raw.write("HEAD /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-API-Key: " + shared().key +
                   "\r\n\r\n"
@@ -529,7 +365,7 @@ BOOST_AUTO_TEST_CASE(conflict_for_a_draft_agent_without_a_published_version) {
 
 BOOST_AUTO_TEST_CASE(payload_too_large_by_content_length) {
     // Only the head and a little of the body: the declared length alone decides.
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
                   "Content-Type: application/json\r\nX-API-Key: " +
@@ -567,7 +403,7 @@ BOOST_AUTO_TEST_CASE(payload_too_large_for_a_chunked_body) {
         request += "4000\r\n" + chunk + "\r\n";
     }
     request += "10\r\n";
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(raw.write(request));
     const auto received = raw.read_until_closed();
     const auto response = parse_response(received.bytes);
@@ -680,7 +516,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_checked_before_the_body) {
                      {{"Content-Type", "application/json"}, {"X-API-Key", "wrong"}}),
                 401, "UNAUTHORIZED");
     // Too large and unauthenticated: still 401.
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
                   "Content-Type: text/plain\r\nContent-Length: " +
@@ -704,7 +540,7 @@ BOOST_AUTO_TEST_CASE(route_is_checked_before_credentials) {
 }
 
 BOOST_AUTO_TEST_CASE(size_is_checked_before_media_type) {
-    RawConnection raw(shared().port());
+    RawConnection raw(shared().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(raw.write(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: text/plain\r\nX-API-Key: " +

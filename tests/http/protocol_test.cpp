@@ -2,25 +2,19 @@
 // pipelining, HTTP/1.0, chunked bodies, 100-continue, framing that must be refused,
 // trimmed header values, and a server that keeps serving after all of it.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <memory>
-#include <optional>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/raw_connection.hpp"
+#include "support/suite_state.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -39,27 +33,11 @@ struct ProtocolState {
     ServerProcess server{db};
 };
 
-/// The suite fixture. A failed start is already reported by the check that failed; it
-/// is not rethrown, because Boost 1.81 then aborts the whole run in the fixture's
-/// teardown. Each test of the suite fails in shared() instead.
-struct ProtocolServer {
-    ProtocolServer() {
-        try {
-            state = std::make_unique<ProtocolState>();
-        } catch (...) {
-        }
-        instance = state.get();
-    }
-    ~ProtocolServer() { instance = nullptr; }
-
-    std::unique_ptr<ProtocolState> state;
-    static ProtocolState* instance;
-};
-ProtocolState* ProtocolServer::instance = nullptr;
+/// The suite fixture: one server for every test.
+using ProtocolServer = SuiteState<ProtocolState>;
 
 ProtocolState& shared() {
-    BOOST_REQUIRE_MESSAGE(ProtocolServer::instance != nullptr, "the suite's server did not start");
-    return *ProtocolServer::instance;
+    return ProtocolServer::get();
 }
 
 /// The raw bytes of a create request for the demo Support bot with the shared key.
@@ -83,120 +61,6 @@ std::string thread_id(const HttpResult& response) {
     const auto& thread = value.as_object().at("thread");
     BOOST_REQUIRE(thread.is_object() && thread.as_object().contains("id"));
     return std::string(thread.as_object().at("id").as_string());
-}
-
-/// The contract's error envelope, exactly.
-void check_error(const HttpResult& response, unsigned status, const std::string& code) {
-    BOOST_TEST_CONTEXT("response " << response.status() << " " << response.message.body()) {
-        BOOST_TEST(response.status() == status);
-        BOOST_TEST(response.header("Content-Type") == "application/json");
-        const auto value = response.json();
-        BOOST_REQUIRE(value.is_object());
-        const auto& body = value.as_object();
-        BOOST_TEST(body.size() == 4u);
-        BOOST_TEST((body.contains("status") && body.at("status").is_int64() &&
-                    body.at("status").as_int64() == static_cast<std::int64_t>(status)));
-        BOOST_TEST((body.contains("code") && body.at("code").is_string() &&
-                    body.at("code").as_string() == code));
-        BOOST_TEST((body.contains("success") && body.at("success").is_bool() &&
-                    !body.at("success").as_bool()));
-        BOOST_TEST((body.contains("message") && body.at("message").is_string() &&
-                    !body.at("message").as_string().empty()));
-    }
-}
-
-/// A plain POSIX connection that tolerates a server that stops reading, and reads until
-/// the server closes.
-class RawConnection {
-  public:
-    explicit RawConnection(unsigned short port, int timeout_seconds = 10) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        BOOST_REQUIRE(fd_ >= 0);
-        timeval tv{};
-        tv.tv_sec = timeout_seconds;
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    }
-    ~RawConnection() { ::close(fd_); }
-    RawConnection(const RawConnection&) = delete;
-    RawConnection& operator=(const RawConnection&) = delete;
-
-    /// Writes until done or the peer refuses more; true when everything was written.
-    bool write(const std::string& bytes) {
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n <= 0) {
-                return false;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
-
-    /// Everything until the peer closes or resets; `closed` is false on our timeout.
-    struct Received {
-        std::string bytes;    ///< Everything read.
-        bool closed = false;  ///< Ended by the peer.
-    };
-    Received read_until_closed() {
-        Received received;
-        char chunk[4096];
-        for (;;) {
-            const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n > 0) {
-                received.bytes.append(chunk, static_cast<std::size_t>(n));
-                continue;
-            }
-            received.closed = n == 0 || errno == ECONNRESET;
-            return received;
-        }
-    }
-
-  private:
-    int fd_ = -1;  ///< The socket.
-};
-
-/// Parses the responses in `bytes`, in order; stops at the first incomplete one.
-std::vector<HttpResult> parse_responses(const std::string& bytes, std::size_t* left = nullptr) {
-    std::vector<HttpResult> results;
-    std::size_t offset = 0;
-    while (offset < bytes.size()) {
-        http::response_parser<http::string_body> parser;
-        parser.eager(true);
-        parser.body_limit(16 * 1024 * 1024);
-        std::size_t used = offset;
-        bool ok = true;
-        while (!parser.is_done()) {
-            boost::beast::error_code ec;
-            const auto n =
-                parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
-            used += n;
-            if (ec == http::error::need_more && n > 0) {
-                continue;
-            }
-            if (ec || n == 0) {
-                ok = false;
-                break;
-            }
-        }
-        if (!ok) {
-            break;
-        }
-        offset = used;
-        HttpResult result;
-        result.message = parser.release();
-        results.push_back(std::move(result));
-    }
-    if (left != nullptr) {
-        *left = bytes.size() - offset;
-    }
-    return results;
 }
 
 }  // namespace

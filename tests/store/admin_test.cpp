@@ -4,15 +4,14 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/files.hpp"
 #include "support/process.hpp"
+#include "support/store_fixture.hpp"
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/store/agent_import.hpp"
 #include "threadsd/store/catalog.hpp"
@@ -29,27 +28,14 @@ using threadsd::store::create_api_key;
 using threadsd::store::CreatedApiKey;
 using threadsd::store::DemoSeed;
 using threadsd::store::OpenMode;
-using threadsd::test::TempDir;
+using threadsd::test::parse_import_ok;
+using threadsd::test::query_int;
+using threadsd::test::query_text;
+using threadsd::test::read_file;
+using threadsd::test::StoreFixture;
 namespace demo = threadsd::test::demo;
 
 constexpr const char* kUnknownOrg = "99999999-9999-4999-8999-999999999999";
-
-std::int64_t query_int(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.integer(0);
-}
-
-std::string query_text(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.text(0);
-}
-
-std::string read_bytes(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::string hex(const threadsd::auth::KeyHash& hash) {
     static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -61,16 +47,6 @@ std::string hex(const threadsd::auth::KeyHash& hash) {
     return out;
 }
 
-/// A store migrated with the demo data, on a file of its own.
-struct DemoStore {
-    DemoStore() : path(dir.file("admin.db")), connection(path, OpenMode::kReadWrite) {
-        threadsd::store::migrate(connection, DemoSeed::kWhenCreated);
-    }
-    TempDir dir;
-    std::string path;
-    Connection connection;
-};
-
 bool is_base64url(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
@@ -81,7 +57,7 @@ bool is_base64url(char c) {
 BOOST_AUTO_TEST_SUITE(store_admin)
 
 BOOST_AUTO_TEST_CASE(create_api_key_returns_a_thd_secret_and_stores_only_its_hash) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     const auto before_ms = threadsd::util::unix_millis_now();
     const CreatedApiKey key = create_api_key(c, demo::kOrganization, "ci key");
@@ -111,7 +87,7 @@ BOOST_AUTO_TEST_CASE(create_api_key_returns_a_thd_secret_and_stores_only_its_has
 }
 
 BOOST_AUTO_TEST_CASE(the_secret_is_nowhere_in_the_database_file) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     std::vector<CreatedApiKey> keys;
     for (int i = 0; i < 3; ++i) {
@@ -147,7 +123,7 @@ BOOST_AUTO_TEST_CASE(the_secret_is_nowhere_in_the_database_file) {
         BOOST_REQUIRE(checkpoint.step());
         BOOST_TEST(checkpoint.integer(0) == 0);  // not busy
     }
-    const std::string main_file = read_bytes(store.path);
+    const std::string main_file = read_file(store.path);
     BOOST_REQUIRE(!main_file.empty());
     for (const auto& key : keys) {
         BOOST_TEST(main_file.find(key.secret.substr(0, 12)) != std::string::npos,
@@ -156,7 +132,7 @@ BOOST_AUTO_TEST_CASE(the_secret_is_nowhere_in_the_database_file) {
         BOOST_TEST(main_file.find(key.secret.substr(4)) == std::string::npos);
     }
     for (const auto& entry : std::filesystem::directory_iterator(store.dir.path())) {
-        const std::string bytes = read_bytes(entry.path());
+        const std::string bytes = read_file(entry.path());
         for (const auto& key : keys) {
             BOOST_TEST(bytes.find(key.secret.substr(4)) == std::string::npos,
                        entry.path().filename().string() << " holds a secret");
@@ -165,7 +141,7 @@ BOOST_AUTO_TEST_CASE(the_secret_is_nowhere_in_the_database_file) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_organization_gets_no_key) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     BOOST_CHECK_THROW(create_api_key(c, kUnknownOrg, "nope"), AdminError);
     BOOST_CHECK_THROW(create_api_key(c, "", "nope"), AdminError);
@@ -182,17 +158,15 @@ BOOST_AUTO_TEST_CASE(an_unknown_organization_gets_no_key) {
 }
 
 BOOST_AUTO_TEST_CASE(list_api_keys_shows_every_key_oldest_first_without_secrets) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     BOOST_TEST(threadsd::store::list_api_keys(c).empty());
 
     // A second organization, so that the listing is not grouped by organization.
-    threadsd::store::apply_agent_import(
-        c,
-        std::get<std::vector<threadsd::store::ImportedAgent>>(threadsd::store::parse_agent_import(
-            R"([{"id": "a1a1a1a1-1111-4111-8111-000000000001",
+    threadsd::store::apply_agent_import(c, parse_import_ok(
+                                               R"([{"id": "a1a1a1a1-1111-4111-8111-000000000001",
                     "organizationId": "bbbbbbbb-0000-4000-8000-000000000002",
-                    "name": "Other", "agentType": "TEXT"}])")));
+                    "name": "Other", "agentType": "TEXT"}])"));
 
     std::vector<CreatedApiKey> created;
     std::vector<std::string> orgs;
@@ -218,7 +192,7 @@ BOOST_AUTO_TEST_CASE(list_api_keys_shows_every_key_oldest_first_without_secrets)
 }
 
 BOOST_AUTO_TEST_CASE(revoke_sets_revoked_at_once) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     const CreatedApiKey keep = create_api_key(c, demo::kOrganization, "keep");
     const CreatedApiKey revoke = create_api_key(c, demo::kOrganization, "revoke");
@@ -281,7 +255,7 @@ BOOST_AUTO_TEST_CASE(revoke_sets_revoked_at_once) {
 }
 
 BOOST_AUTO_TEST_CASE(revocation_is_seen_by_another_connection) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     const CreatedApiKey key = create_api_key(store.connection, demo::kOrganization, "k");
     Connection reader(store.path, OpenMode::kReadOnly);
     Catalog catalog(reader);
@@ -295,7 +269,7 @@ BOOST_AUTO_TEST_CASE(revocation_is_seen_by_another_connection) {
 }
 
 BOOST_AUTO_TEST_CASE(has_any_api_key_counts_revoked_keys_too) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     BOOST_TEST(!threadsd::store::has_any_api_key(c));
     const CreatedApiKey key = create_api_key(c, demo::kOrganization, "k");
@@ -305,7 +279,7 @@ BOOST_AUTO_TEST_CASE(has_any_api_key_counts_revoked_keys_too) {
 }
 
 BOOST_AUTO_TEST_CASE(organization_exists_knows_the_demo_organization) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     BOOST_TEST(threadsd::store::organization_exists(store.connection, demo::kOrganization));
     BOOST_TEST(!threadsd::store::organization_exists(store.connection, kUnknownOrg));
     BOOST_TEST(!threadsd::store::organization_exists(store.connection, ""));
@@ -313,14 +287,12 @@ BOOST_AUTO_TEST_CASE(organization_exists_knows_the_demo_organization) {
     BOOST_TEST(!threadsd::store::organization_exists(store.connection,
                                                      "0B7C6C8E-5D0A-4C1E-9A57-2F1D3E4A5B60"));
 
-    TempDir dir;
-    Connection empty(dir.file("empty.db"), OpenMode::kReadWrite);
-    threadsd::store::migrate(empty, DemoSeed::kNever);
-    BOOST_TEST(!threadsd::store::organization_exists(empty, demo::kOrganization));
+    StoreFixture empty(DemoSeed::kNever);
+    BOOST_TEST(!threadsd::store::organization_exists(empty.connection, demo::kOrganization));
 }
 
 BOOST_AUTO_TEST_CASE(list_agents_shows_published_versions_and_deleted_flags) {
-    DemoStore store;
+    StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     auto agents = threadsd::store::list_agents(c);
     BOOST_REQUIRE(agents.size() == 4u);
@@ -350,14 +322,12 @@ BOOST_AUTO_TEST_CASE(list_agents_shows_published_versions_and_deleted_flags) {
     }
 
     // A deleted agent in a second organization ("00..." sorts before the demo org).
-    threadsd::store::apply_agent_import(
-        c,
-        std::get<std::vector<threadsd::store::ImportedAgent>>(threadsd::store::parse_agent_import(
-            R"([{"id": "a1a1a1a1-1111-4111-8111-000000000001",
+    threadsd::store::apply_agent_import(c, parse_import_ok(
+                                               R"([{"id": "a1a1a1a1-1111-4111-8111-000000000001",
                     "organizationId": "00000000-0000-4000-8000-000000000001",
                     "name": "Retired", "agentType": "CALL", "deleted": true,
                     "versions": [{"id": "e1e1e1e1-1111-4111-8111-000000000011", "version": 4,
-                                  "name": "last", "mode": "FLOW", "published": true}]}])")));
+                                  "name": "last", "mode": "FLOW", "published": true}]}])"));
     agents = threadsd::store::list_agents(c);
     BOOST_REQUIRE(agents.size() == 5u);
     BOOST_TEST(agents[0].agent.name == "Retired");

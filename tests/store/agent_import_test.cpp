@@ -9,7 +9,9 @@
 #include <variant>
 #include <vector>
 
+#include "support/import_file.hpp"
 #include "support/process.hpp"
+#include "support/store_fixture.hpp"
 #include "threadsd/store/admin.hpp"
 #include "threadsd/store/migrations.hpp"
 #include "threadsd/store/sqlite.hpp"
@@ -23,9 +25,15 @@ using threadsd::store::Connection;
 using threadsd::store::DemoSeed;
 using threadsd::store::ImportedAgent;
 using threadsd::store::ImportSummary;
-using threadsd::store::OpenMode;
 using threadsd::store::parse_agent_import;
-using threadsd::test::TempDir;
+using threadsd::test::dump_table;
+using threadsd::test::import_agent;
+using threadsd::test::import_version;
+using threadsd::test::parse_import_ok;
+using threadsd::test::query_int;
+using threadsd::test::query_optional_real;
+using threadsd::test::query_optional_text;
+using threadsd::test::StoreFixture;
 namespace demo = threadsd::test::demo;
 
 constexpr const char* kOrgA = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -39,57 +47,13 @@ constexpr const char* kV13 = "e1e1e1e1-1111-4111-8111-000000000013";
 constexpr const char* kV21 = "e2e2e2e2-2222-4222-8222-000000000021";
 constexpr const char* kV31 = "e3e3e3e3-3333-4333-8333-000000000031";
 
-std::int64_t query_int(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.integer(0);
-}
-
-std::optional<std::string> query_optional_text(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.optional_text(0);
-}
-
-std::optional<double> query_optional_real(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.optional_real(0);
-}
-
 /// Every row of every table, typed, as one comparable string.
 std::string dump(Connection& connection) {
     std::string out;
     for (const char* table : {"organizations", "api_keys", "agents", "agent_versions", "threads"}) {
-        out += std::string("table ") + table + "\n";
-        sqlite3_stmt* raw = nullptr;
-        const std::string sql = std::string("SELECT * FROM ") + table + " ORDER BY rowid";
-        BOOST_REQUIRE(sqlite3_prepare_v2(connection.handle(), sql.c_str(), -1, &raw, nullptr) ==
-                      SQLITE_OK);
-        while (sqlite3_step(raw) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(raw); ++i) {
-                const int type = sqlite3_column_type(raw, i);
-                out += std::to_string(type) + ":";
-                if (type != SQLITE_NULL) {
-                    const auto* data = static_cast<const char*>(sqlite3_column_blob(raw, i));
-                    out.append(data != nullptr ? data : "",
-                               static_cast<std::size_t>(sqlite3_column_bytes(raw, i)));
-                }
-                out += "|";
-            }
-            out += "\n";
-        }
-        sqlite3_finalize(raw);
+        out += dump_table(connection, table);
     }
     return out;
-}
-
-std::vector<ImportedAgent> parse_ok(const std::string& text) {
-    auto parsed = parse_agent_import(text);
-    if (const auto* message = std::get_if<std::string>(&parsed)) {
-        BOOST_FAIL("import refused: " << *message << "\n" << text);
-    }
-    return std::get<std::vector<ImportedAgent>>(std::move(parsed));
 }
 
 std::string parse_error(const std::string& text) {
@@ -99,40 +63,18 @@ std::string parse_error(const std::string& text) {
     return *message;
 }
 
-json::object version(const char* id, std::int64_t number, bool published) {
-    return json::object{{"id", id},
-                        {"version", number},
-                        {"name", "v" + std::to_string(number)},
-                        {"mode", "PROMPT"},
-                        {"smsMaxTokens", nullptr},
-                        {"smsTemperature", 0.7},
-                        {"discardInboundSms", false},
-                        {"published", published}};
-}
-
-json::object agent(const char* id, const char* organization, const char* name,
-                   json::array versions) {
-    return json::object{{"id", id},
-                        {"organizationId", organization},
-                        {"name", name},
-                        {"description", nullptr},
-                        {"agentType", "TEXT"},
-                        {"deleted", false},
-                        {"versions", std::move(versions)}};
-}
-
 /// Agent 1 of organization A with versions 1 (published) and 2, and agent 2 of
 /// organization B with one published version.
 json::array base_file() {
     return json::array{
-        agent(kAgent1, kOrgA, "Support bot",
-              json::array{version(kV11, 1, true), version(kV12, 2, false)}),
-        agent(kAgent2, kOrgB, "Caller", json::array{version(kV21, 1, true)}),
+        import_agent(kAgent1, kOrgA, "Support bot",
+                     json::array{import_version(kV11, 1, true), import_version(kV12, 2, false)}),
+        import_agent(kAgent2, kOrgB, "Caller", json::array{import_version(kV21, 1, true)}),
     };
 }
 
 ImportSummary import_file(Connection& connection, const json::array& file) {
-    return apply_agent_import(connection, parse_ok(json::serialize(file)));
+    return apply_agent_import(connection, parse_import_ok(json::serialize(file)));
 }
 
 /// The published version id `agents list` shows for `agent_id`, or "null".
@@ -145,16 +87,6 @@ std::string listed_published_version(Connection& connection, const std::string& 
     BOOST_FAIL("agent " << agent_id << " not listed");
     return "";
 }
-
-/// A migrated store on a file of its own.
-struct StoreFixture {
-    explicit StoreFixture(DemoSeed seed = DemoSeed::kNever)
-        : connection(dir.file("import.db"), OpenMode::kReadWrite) {
-        threadsd::store::migrate(connection, seed);
-    }
-    TempDir dir;
-    Connection connection;
-};
 
 bool message_starts_with(const AdminError& error, const std::string& prefix) {
     const std::string what = error.what();
@@ -183,7 +115,7 @@ BOOST_AUTO_TEST_CASE(parses_the_contract_format_with_defaults) {
       {"id": "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e03", "organizationId": "bbbbbbbb-0000-4000-8000-000000000002",
        "name": "Gone", "agentType": "TEXT", "deleted": true, "versions": []}
     ])";
-    const auto agents = parse_ok(text);
+    const auto agents = parse_import_ok(text);
     BOOST_REQUIRE(agents.size() == 3u);
 
     const auto& first = agents[0];
@@ -234,7 +166,7 @@ BOOST_AUTO_TEST_CASE(parses_the_contract_format_with_defaults) {
     BOOST_TEST(!agents[2].record.description.has_value());  // absent means null
     BOOST_TEST(agents[2].versions.empty());
 
-    BOOST_TEST(parse_ok("[]").empty());
+    BOOST_TEST(parse_import_ok("[]").empty());
 }
 
 BOOST_AUTO_TEST_CASE(malformed_files_are_refused_naming_element_and_field) {
@@ -244,7 +176,8 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_refused_naming_element_and_field) {
         std::string prefix;  // the message must start with this: element, field, space
     };
     std::vector<Case> cases;
-    const json::object good = agent(kAgent2, kOrgB, "Caller", json::array{version(kV21, 1, true)});
+    const json::object good =
+        import_agent(kAgent2, kOrgB, "Caller", json::array{import_version(kV21, 1, true)});
     // Every case: a good first agent, then a second agent changed by `edit`.
     auto add = [&](std::string label, std::string prefix, auto edit) {
         json::object second = good;
@@ -311,7 +244,7 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_refused_naming_element_and_field) {
         [&](json::object& a) { first_version(a)["published"] = "true"; });
     add("published twice", "agents[1].versions[1].published ", [](json::object& a) {
         a["versions"].as_array().push_back(
-            version("e2e2e2e2-2222-4222-8222-000000000022", 2, true));
+            import_version("e2e2e2e2-2222-4222-8222-000000000022", 2, true));
     });
     add("duplicate agent id", "agents[1].id ", [](json::object& a) {
         a["id"] = kAgent1;
@@ -323,11 +256,12 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_refused_naming_element_and_field) {
     });
     add("duplicate version id across agents", "agents[1].versions[0].id ",
         [&](json::object& a) { first_version(a)["id"] = kV12; });
-    add("duplicate version id within an agent", "agents[1].versions[1].id ",
-        [](json::object& a) { a["versions"].as_array().push_back(version(kV21, 2, false)); });
+    add("duplicate version id within an agent", "agents[1].versions[1].id ", [](json::object& a) {
+        a["versions"].as_array().push_back(import_version(kV21, 2, false));
+    });
     add("duplicate version number", "agents[1].versions[1].version ", [](json::object& a) {
         a["versions"].as_array().push_back(
-            version("e2e2e2e2-2222-4222-8222-000000000022", 1, false));
+            import_version("e2e2e2e2-2222-4222-8222-000000000022", 1, false));
     });
     // The same problems in the first element name index 0.
     cases.push_back(
@@ -346,7 +280,8 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_refused_naming_element_and_field) {
 
 BOOST_AUTO_TEST_CASE(messages_say_what_is_wrong) {
     auto second_with = [](auto edit) {
-        json::object a = agent(kAgent2, kOrgB, "Caller", json::array{version(kV21, 1, true)});
+        json::object a =
+            import_agent(kAgent2, kOrgB, "Caller", json::array{import_version(kV21, 1, true)});
         edit(a);
         return json::serialize(json::array{base_file()[0], a});
     };
@@ -397,7 +332,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_json_key_message_names_the_element) {
 }
 
 BOOST_AUTO_TEST_CASE(apply_creates_organizations_agents_and_versions) {
-    StoreFixture store;
+    StoreFixture store(DemoSeed::kNever);
     const ImportSummary summary = import_file(store.connection, base_file());
     BOOST_TEST(summary.agents == 2u);
     BOOST_TEST(summary.versions == 3u);
@@ -449,7 +384,7 @@ BOOST_AUTO_TEST_CASE(reimporting_the_same_file_changes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_file_updates_in_place) {
-    StoreFixture store;
+    StoreFixture store(DemoSeed::kNever);
     auto& c = store.connection;
     import_file(c, base_file());
 
@@ -459,7 +394,7 @@ BOOST_AUTO_TEST_CASE(a_changed_file_updates_in_place) {
     a1["name"] = "Support bot 2";
     a1["description"] = "Now with a description";
     a1["agentType"] = "CALL";
-    a1["versions"] = json::array{version(kV11, 1, false), version(kV12, 2, true)};
+    a1["versions"] = json::array{import_version(kV11, 1, false), import_version(kV12, 2, true)};
     a1["versions"].as_array()[1].as_object()["name"] = "v2 renamed";
     const ImportSummary summary = import_file(c, changed);
     BOOST_TEST(summary.organizations_created == 0u);
@@ -492,13 +427,13 @@ BOOST_AUTO_TEST_CASE(a_changed_file_updates_in_place) {
 }
 
 BOOST_AUTO_TEST_CASE(versions_missing_from_the_file_are_kept_but_unpublished) {
-    StoreFixture store;
+    StoreFixture store(DemoSeed::kNever);
     auto& c = store.connection;
     import_file(c, base_file());
 
     // Only a new v3, published: v1 (was published) and v2 stay, neither published.
     json::array changed = base_file();
-    changed[0].as_object()["versions"] = json::array{version(kV13, 3, true)};
+    changed[0].as_object()["versions"] = json::array{import_version(kV13, 3, true)};
     import_file(c, changed);
     BOOST_TEST(query_int(c, "SELECT count(*) FROM agent_versions WHERE agent_id = '" +
                                 std::string(kAgent1) + "'") == 3);
@@ -529,9 +464,9 @@ BOOST_AUTO_TEST_CASE(an_agent_of_another_organization_is_refused_and_nothing_cha
     // A valid new agent (in a new organization) first, then the demo Support bot claimed
     // by organization A: the whole file is refused, the first agent included.
     json::array file{
-        agent(kAgent3, "cccccccc-0000-4000-8000-000000000003", "New",
-              json::array{version(kV31, 1, true)}),
-        agent(demo::kSupportBot, kOrgA, "Stolen", json::array{}),
+        import_agent(kAgent3, "cccccccc-0000-4000-8000-000000000003", "New",
+                     json::array{import_version(kV31, 1, true)}),
+        import_agent(demo::kSupportBot, kOrgA, "Stolen", json::array{}),
     };
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[1].organizationId ");
@@ -554,17 +489,18 @@ BOOST_AUTO_TEST_CASE(a_version_of_another_agent_is_refused_and_nothing_changes) 
     // changed (renamed, v1 left out, v2 published), so its update must be rolled back too.
     json::array file = base_file();
     file[0].as_object()["name"] = "Renamed";
-    file[0].as_object()["versions"] = json::array{version(kV12, 2, true)};
-    file.push_back(agent(kAgent3, kOrgA, "Thief", json::array{version(kV11, 7, true)}));
+    file[0].as_object()["versions"] = json::array{import_version(kV12, 2, true)};
+    file.push_back(
+        import_agent(kAgent3, kOrgA, "Thief", json::array{import_version(kV11, 7, true)}));
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[2].versions[0].id ");
     });
     BOOST_TEST(dump(c) == before);
 
     // Also a demo version claimed by an agent of another organization.
-    json::array demo_file{agent(kAgent3, kOrgB, "Thief", json::array{})};
+    json::array demo_file{import_agent(kAgent3, kOrgB, "Thief", json::array{})};
     demo_file[0].as_object()["versions"] =
-        json::array{version("7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e11", 1, false)};
+        json::array{import_version("7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e11", 1, false)};
     BOOST_CHECK_EXCEPTION(import_file(c, demo_file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[0].id ");
     });
@@ -579,7 +515,8 @@ BOOST_AUTO_TEST_CASE(a_version_number_clash_is_refused_and_nothing_changes) {
 
     // v1 of agent 1 is left out of the file, and a new version takes its number 1.
     json::array file = base_file();
-    file[0].as_object()["versions"] = json::array{version(kV12, 2, false), version(kV13, 1, true)};
+    file[0].as_object()["versions"] =
+        json::array{import_version(kV12, 2, false), import_version(kV13, 1, true)};
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[1].version ");
     });
@@ -587,7 +524,7 @@ BOOST_AUTO_TEST_CASE(a_version_number_clash_is_refused_and_nothing_changes) {
 
     // An existing version renumbered onto another existing one.
     file = base_file();
-    file[0].as_object()["versions"] = json::array{version(kV12, 1, false)};
+    file[0].as_object()["versions"] = json::array{import_version(kV12, 1, false)};
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[0].version ");
     });

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/process.hpp"
+#include "support/store_fixture.hpp"
 #include "threadsd/store/schema_sources.hpp"
 #include "threadsd/store/sqlite.hpp"
 
@@ -23,20 +24,11 @@ using threadsd::store::migrate;
 using threadsd::store::MigrationResult;
 using threadsd::store::OpenMode;
 using threadsd::store::SqliteError;
+using threadsd::test::dump_table;
+using threadsd::test::query_int;
+using threadsd::test::query_text;
 using threadsd::test::TempDir;
 namespace demo = threadsd::test::demo;
-
-std::int64_t query_int(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.integer(0);
-}
-
-std::string query_text(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.text(0);
-}
 
 /// The names of every table in the file.
 std::set<std::string> table_names(Connection& connection) {
@@ -61,25 +53,7 @@ std::string dump(Connection& connection) {
         }
     }
     for (const auto& table : table_names(connection)) {
-        out += "table " + table + "\n";
-        sqlite3_stmt* raw = nullptr;
-        const std::string sql = "SELECT * FROM \"" + table + "\" ORDER BY rowid";
-        BOOST_REQUIRE(sqlite3_prepare_v2(connection.handle(), sql.c_str(), -1, &raw, nullptr) ==
-                      SQLITE_OK);
-        while (sqlite3_step(raw) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(raw); ++i) {
-                const int type = sqlite3_column_type(raw, i);
-                out += std::to_string(type) + ":";
-                if (type != SQLITE_NULL) {
-                    const auto* data = static_cast<const char*>(sqlite3_column_blob(raw, i));
-                    out.append(data != nullptr ? data : "",
-                               static_cast<std::size_t>(sqlite3_column_bytes(raw, i)));
-                }
-                out += "|";
-            }
-            out += "\n";
-        }
-        sqlite3_finalize(raw);
+        out += dump_table(connection, table);
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/store_fixture.hpp"
 #include "threadsd/store/agent_import.hpp"
 #include "threadsd/store/migrations.hpp"
 #include "threadsd/store/records.hpp"
@@ -36,16 +37,11 @@ using threadsd::store::ThreadRecord;
 using threadsd::store::WriteContext;
 using threadsd::store::WriteJob;
 using threadsd::store::Writer;
+using threadsd::test::query_int;
 using threadsd::test::TempDir;
 namespace demo = threadsd::test::demo;
 
 constexpr const char* kMissingVersion = "7c1d2e3f-4a5b-4c6d-8e7f-000000000000";
-
-std::int64_t query_int(Connection& connection, const std::string& sql) {
-    auto statement = connection.prepare(sql);
-    BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
-    return statement.integer(0);
-}
 
 /// Rows of `threads` with this id, seen through a connection of its own. No Boost.Test
 /// assertions inside: it is also called on the writer's thread.

@@ -6,26 +6,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
+
+#include "support/files.hpp"
 
 extern char** environ;
 
 namespace threadsd::test {
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 int decode_status(int status) {
     if (WIFEXITED(status)) {
@@ -90,14 +84,71 @@ CommandResult run_threadsd(const std::vector<std::string>& args) {
     return {decode_status(status), read_file(out), read_file(err)};
 }
 
-std::string create_demo_key(const std::string& db) {
-    const auto result = run_threadsd({"keys", "create", "--org", demo::kOrganization, "--db", db});
+CommandResult run_threadsd_bounded(const std::vector<std::string>& args, double seconds) {
+    TempDir dir;
+    const auto out = dir.file("out");
+    const auto err = dir.file("err");
+    const pid_t pid = spawn(args, out, err);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    int status = 0;
+    int exit_code = -1;
+    while (true) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            exit_code = decode_status(status);
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {exit_code, read_file(out), read_file(err)};
+}
+
+std::string run_ok(const std::vector<std::string>& args) {
+    const auto result = run_threadsd(args);
+    std::string command = "threadsd";
+    for (const auto& arg : args) {
+        command += " " + arg;
+    }
+    BOOST_REQUIRE_MESSAGE(result.exit_code == 0,
+                          command << " failed with " << result.exit_code << ": " << result.err);
+    return result.out;
+}
+
+std::string create_key(const std::string& db, const std::string& organization) {
+    const auto result = run_threadsd({"keys", "create", "--org", organization, "--db", db});
     BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "keys create failed: " << result.err);
     std::string key = result.out;
     while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
         key.pop_back();
     }
     return key;
+}
+
+std::string create_demo_key(const std::string& db) {
+    return create_key(db, demo::kOrganization);
+}
+
+std::string key_id_of(const std::string& db, const std::string& key) {
+    const auto listing = boost::json::parse(run_ok({"keys", "list", "--db", db}));
+    std::vector<std::string> matches;
+    for (const auto& entry : listing.as_array()) {
+        const auto& object = entry.as_object();
+        const std::string prefix(object.at("prefix").as_string());
+        if (!prefix.empty() && key.rfind(prefix, 0) == 0) {
+            matches.emplace_back(object.at("id").as_string());
+        }
+    }
+    BOOST_REQUIRE_MESSAGE(matches.size() == 1, "expected one key with the prefix of " << key);
+    return matches.front();
+}
+
+void import_agents(const std::string& db, const std::string& path, const std::string& content) {
+    write_file(path, content);
+    run_ok({"agents", "import", path, "--db", db});
 }
 
 ServerProcess::ServerProcess(const std::string& db, const std::vector<std::string>& extra) {

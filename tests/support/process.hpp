@@ -38,8 +38,24 @@ struct CommandResult {
 /// Runs `threadsd args...` to completion and captures its output.
 CommandResult run_threadsd(const std::vector<std::string>& args);
 
+/// Like run_threadsd, for commands that must end on their own (`serve` that must fail at
+/// startup): still running after `seconds`, it is killed and reported as exit -1.
+CommandResult run_threadsd_bounded(const std::vector<std::string>& args, double seconds = 20);
+
+/// Runs `threadsd args...`, fails the test unless it exits 0, and returns its stdout.
+std::string run_ok(const std::vector<std::string>& args);
+
+/// Creates a key for `organization` on `db` and returns it (fails the test if not).
+std::string create_key(const std::string& db, const std::string& organization);
+
 /// Creates a key for the demo organization on `db` and returns it (fails the test if not).
 std::string create_demo_key(const std::string& db);
+
+/// The id of the one key on `db` whose listed prefix begins `key`, from `keys list`.
+std::string key_id_of(const std::string& db, const std::string& key);
+
+/// Writes `content` (an `agents import` file) to `path` and imports it into `db` (must exit 0).
+void import_agents(const std::string& db, const std::string& path, const std::string& content);
 
 /// The demo organization and agents of schema/seed/demo.sql.
 namespace demo {
