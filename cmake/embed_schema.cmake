@@ -1,5 +1,6 @@
 # Writes OUTPUT: a C++ file holding every migration (in file-name order) and the demo seed
 # as raw strings, so that the binary needs no files beside it.
+string(REPLACE "|" ";" MIGRATIONS "${MIGRATIONS}")
 set(body "// Generated from schema/ by cmake/embed_schema.cmake. Do not edit.\n")
 string(APPEND body "#include \"threadsd/store/schema_sources.hpp\"\n\nnamespace threadsd::store {\n\n")
 string(APPEND body "const std::vector<EmbeddedMigration>& embedded_migrations() {\n")

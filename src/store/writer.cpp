@@ -10,6 +10,7 @@ namespace net = boost::asio;
 Writer::Writer(const std::string& path)
     : connection_(path, OpenMode::kReadWrite),
       threads_(connection_),
+      thread_reads_(connection_),
       pool_(1),
       strand_(net::make_strand(pool_.get_executor())) {}
 
@@ -54,7 +55,7 @@ void Writer::flush() {
     std::exception_ptr batch_error;
     try {
         Transaction transaction(connection_);
-        WriteContext context{connection_, threads_};
+        WriteContext context{connection_, threads_, thread_reads_};
         for (std::size_t i = 0; i < batch.size(); ++i) {
             connection_.exec("SAVEPOINT job");
             try {

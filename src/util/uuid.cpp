@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "threadsd/util/clock.hpp"
@@ -65,6 +66,27 @@ std::string format_uuid(const std::array<std::uint8_t, 16>& bytes) {
         out.push_back(kDigits[bytes[i] & 0x0f]);
     }
     return out;
+}
+
+std::int64_t uuid7_unix_millis(std::string_view canonical) {
+    std::int64_t ms = 0;
+    for (std::size_t i = 0; i < 13; ++i) {
+        const char c = canonical[i];
+        if (c == '-') {
+            continue;
+        }
+        ms = ms * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return ms;
+}
+
+std::string uuid7_floor(std::int64_t unix_ms) {
+    std::array<std::uint8_t, 16> bytes{};
+    const auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(unix_ms, 0));
+    for (int i = 0; i < 6; ++i) {
+        bytes[i] = static_cast<std::uint8_t>(t >> (40 - 8 * i));
+    }
+    return format_uuid(bytes);
 }
 
 // Layout (RFC 9562 5.7 with method 2 of 6.2): 48 bits of unix milliseconds, 4 version

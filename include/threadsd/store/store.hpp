@@ -9,6 +9,7 @@
 
 #include "threadsd/store/catalog.hpp"
 #include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/writer.hpp"
 
 namespace threadsd::store {
@@ -17,9 +18,10 @@ namespace threadsd::store {
 struct ReadSession {
     /// Opens a read-only connection to `path`.
     explicit ReadSession(const std::string& path)
-        : connection(path, OpenMode::kReadOnly), catalog(connection) {}
+        : connection(path, OpenMode::kReadOnly), catalog(connection), threads(connection) {}
     Connection connection;  ///< Read-only; in WAL mode it never waits for the writer.
-    Catalog catalog;        ///< Read statements over `connection`.
+    Catalog catalog;        ///< Key and agent statements over `connection`.
+    ThreadReads threads;    ///< Thread statements over `connection`.
 };
 
 class Store;

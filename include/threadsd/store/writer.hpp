@@ -22,14 +22,16 @@
 #include <vector>
 
 #include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/thread_writes.hpp"
 
 namespace threadsd::store {
 
 /// What a write job may use: the connection and its prepared statements.
 struct WriteContext {
-    Connection& connection;  ///< The write connection, inside an open transaction.
-    ThreadWrites& threads;   ///< Prepared thread statements.
+    Connection& connection;     ///< The write connection, inside an open transaction.
+    ThreadWrites& threads;      ///< Prepared thread writes.
+    ThreadReads& thread_reads;  ///< Thread reads that see this transaction's own changes.
 };
 
 /// A unit of work for the writer. It must throw to fail; its changes are then undone.
@@ -68,7 +70,8 @@ class Writer {
     void flush();
 
     Connection connection_;          ///< The write connection; used on the strand only.
-    ThreadWrites threads_;           ///< Statements over connection_.
+    ThreadWrites threads_;           ///< Write statements over connection_.
+    ThreadReads thread_reads_;       ///< Read statements over connection_.
     boost::asio::thread_pool pool_;  ///< The writer's one thread.
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;  ///< Serializes jobs.
     std::vector<Pending> queued_;   ///< Jobs waiting for the next flush; strand only.

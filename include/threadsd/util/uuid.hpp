@@ -24,6 +24,14 @@ bool is_canonical_uuid(std::string_view text);
 /// Formats 16 bytes as a canonical lower-case UUID.
 std::string format_uuid(const std::array<std::uint8_t, 16>& bytes);
 
+/// The unix milliseconds in the first 48 bits of a canonical UUIDv7 (any canonical UUID
+/// gives its first 48 bits).
+std::int64_t uuid7_unix_millis(std::string_view canonical);
+
+/// The smallest canonical UUID whose first 48 bits are `unix_ms`: every UUIDv7 made at
+/// `unix_ms` or later sorts at or above it, every one made earlier sorts below it.
+std::string uuid7_floor(std::int64_t unix_ms);
+
 /// Generates UUIDv7 ids that strictly increase within this process, even when many are
 /// made in one millisecond or the wall clock steps back, so ordering ids is ordering
 /// creation. Thread-safe.
