@@ -1,5 +1,6 @@
 #include "threadsd/api/validation.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "threadsd/api/json_reader.hpp"
@@ -28,6 +29,91 @@ std::variant<std::optional<std::string>, ApiError> optional_map(const json::obje
     return std::optional<std::string>{json::serialize(*value)};
 }
 
+// Keys of a map (or of a patch of one) obey the same per-key rules.
+std::optional<ApiError> check_key(std::string_view field, std::string_view key,
+                                  const InputLimits& limits) {
+    if (key.empty()) {
+        return bad_request(std::string(field) + " has an empty key");
+    }
+    if (key.size() > limits.max_key_bytes) {
+        return bad_request(std::string(field) + " has a key longer than " +
+                           std::to_string(limits.max_key_bytes) + " bytes");
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> check_value(std::string_view field, const json::string& value,
+                                    const InputLimits& limits) {
+    if (value.size() > limits.max_value_bytes) {
+        return bad_request(std::string(field) + " has a value longer than " +
+                           std::to_string(limits.max_value_bytes) + " bytes");
+    }
+    return std::nullopt;
+}
+
+// Parses a body that must be a JSON object.
+std::variant<json::object, ApiError> parse_object_body(std::string_view body) {
+    auto parsed = parse_json_strict(body);
+    if (auto* error = std::get_if<JsonSyntaxError>(&parsed)) {
+        return bad_request(std::move(error->message));
+    }
+    json::object* object = std::get<json::value>(parsed).if_object();
+    if (object == nullptr) {
+        return bad_request("request body must be a JSON object");
+    }
+    return std::move(*object);
+}
+
+// A patch map: absent or null means "leave as it is".
+std::variant<std::optional<json::object>, ApiError> optional_patch(json::object& body,
+                                                                   std::string_view field,
+                                                                   const InputLimits& limits) {
+    json::value* value = body.if_contains(field);
+    if (value == nullptr || value->is_null()) {
+        return std::optional<json::object>{};
+    }
+    json::object* patch = value->if_object();
+    if (patch == nullptr) {
+        return bad_request(std::string(field) +
+                           " must be an object whose values are strings or null");
+    }
+    for (const auto& entry : *patch) {
+        if (auto error = check_key(field, entry.key(), limits)) {
+            return *std::move(error);
+        }
+        if (entry.value().is_null()) {
+            continue;
+        }
+        const json::string* text = entry.value().if_string();
+        if (text == nullptr) {
+            return bad_request(std::string(field) + " values must all be strings or null");
+        }
+        if (auto error = check_value(field, *text, limits)) {
+            return *std::move(error);
+        }
+    }
+    return std::optional<json::object>{std::move(*patch)};
+}
+
+// Counts code points of valid UTF-8 and spots control characters (C0, DEL, C1).
+bool is_valid_reason(std::string_view reason) {
+    std::size_t code_points = 0;
+    for (std::size_t i = 0; i < reason.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(reason[i]);
+        if ((byte & 0xc0) != 0x80) {
+            ++code_points;
+        }
+        if (byte < 0x20 || byte == 0x7f) {
+            return false;
+        }
+        if (byte == 0xc2 && i + 1 < reason.size() &&
+            static_cast<unsigned char>(reason[i + 1]) <= 0x9f) {
+            return false;  // U+0080 to U+009F
+        }
+    }
+    return code_points >= 1 && code_points <= 64;
+}
+
 }  // namespace
 
 std::optional<ApiError> validate_string_map(const json::value& value, std::string_view field,
@@ -41,20 +127,15 @@ std::optional<ApiError> validate_string_map(const json::value& value, std::strin
                            std::to_string(limits.max_map_keys) + " keys");
     }
     for (const auto& entry : *map) {
-        if (entry.key().empty()) {
-            return bad_request(std::string(field) + " has an empty key");
-        }
-        if (entry.key().size() > limits.max_key_bytes) {
-            return bad_request(std::string(field) + " has a key longer than " +
-                               std::to_string(limits.max_key_bytes) + " bytes");
+        if (auto error = check_key(field, entry.key(), limits)) {
+            return error;
         }
         const json::string* text = entry.value().if_string();
         if (text == nullptr) {
             return bad_request(std::string(field) + " values must all be strings");
         }
-        if (text->size() > limits.max_value_bytes) {
-            return bad_request(std::string(field) + " has a value longer than " +
-                               std::to_string(limits.max_value_bytes) + " bytes");
+        if (auto error = check_value(field, *text, limits)) {
+            return error;
         }
     }
     return std::nullopt;
@@ -62,14 +143,11 @@ std::optional<ApiError> validate_string_map(const json::value& value, std::strin
 
 std::variant<CreateThreadRequest, ApiError> parse_create_request(std::string_view body,
                                                                  const InputLimits& limits) {
-    auto parsed = parse_json_strict(body);
-    if (auto* error = std::get_if<JsonSyntaxError>(&parsed)) {
-        return bad_request(std::move(error->message));
+    auto parsed = parse_object_body(body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+        return std::move(*error);
     }
-    const json::object* object = std::get<json::value>(parsed).if_object();
-    if (object == nullptr) {
-        return bad_request("request body must be a JSON object");
-    }
+    const json::object* object = &std::get<json::object>(parsed);
 
     CreateThreadRequest request;
     const json::value* agent_id = object->if_contains("agentId");
@@ -97,6 +175,82 @@ std::variant<CreateThreadRequest, ApiError> parse_create_request(std::string_vie
     }
     request.variables_json = std::move(std::get<0>(variables));
     return request;
+}
+
+std::variant<PatchThreadRequest, ApiError> parse_patch_request(std::string_view body,
+                                                               const InputLimits& limits) {
+    auto parsed = parse_object_body(body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+        return std::move(*error);
+    }
+    auto& object = std::get<json::object>(parsed);
+    PatchThreadRequest request;
+    auto metadata = optional_patch(object, "metadata", limits);
+    if (auto* error = std::get_if<ApiError>(&metadata)) {
+        return std::move(*error);
+    }
+    request.metadata = std::move(std::get<0>(metadata));
+    auto variables = optional_patch(object, "variables", limits);
+    if (auto* error = std::get_if<ApiError>(&variables)) {
+        return std::move(*error);
+    }
+    request.variables = std::move(std::get<0>(variables));
+    return request;
+}
+
+std::variant<std::optional<std::string>, ApiError> merge_string_map(
+    const std::optional<std::string>& stored, const json::object& patch, std::string_view field,
+    const InputLimits& limits) {
+    // Stored text was written by us from a validated object, so plain parsing suffices.
+    json::object current = stored ? json::parse(*stored).as_object() : json::object{};
+    // Rebuilt rather than erased in place: Boost 1.81's object::erase moves the last
+    // element into the hole, which would reorder keys.
+    json::object merged;
+    merged.reserve(current.size() + patch.size());
+    for (const auto& entry : current) {
+        const json::value* change = patch.if_contains(entry.key());
+        if (change == nullptr) {
+            merged.emplace(entry.key(), entry.value());
+        } else if (!change->is_null()) {
+            merged.emplace(entry.key(), *change);
+        }
+    }
+    bool sets_a_key = false;
+    for (const auto& entry : patch) {
+        if (!entry.value().is_null()) {
+            sets_a_key = true;
+            if (!current.contains(entry.key())) {
+                merged.emplace(entry.key(), entry.value());
+            }
+        }
+    }
+    if (!stored && !sets_a_key) {
+        return std::optional<std::string>{};  // Removing keys from a null map leaves it null.
+    }
+    if (merged.size() > limits.max_map_keys) {
+        return bad_request(std::string(field) + " would have more than " +
+                           std::to_string(limits.max_map_keys) + " keys");
+    }
+    return std::optional<std::string>{json::serialize(merged)};
+}
+
+std::variant<std::string, ApiError> parse_close_request(std::string_view body) {
+    if (body.empty()) {
+        return std::string(kDefaultCloseReason);
+    }
+    auto parsed = parse_object_body(body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+        return std::move(*error);
+    }
+    const json::value* reason = std::get<json::object>(parsed).if_contains("reason");
+    if (reason == nullptr || reason->is_null()) {
+        return std::string(kDefaultCloseReason);
+    }
+    if (!reason->is_string() || !is_valid_reason(reason->get_string())) {
+        return bad_request(
+            "reason must be a string of 1 to 64 characters without control characters");
+    }
+    return std::string(reason->get_string());
 }
 
 }  // namespace threadsd::api

@@ -15,6 +15,12 @@ Response from_result(api::ApiResult result) {
     return json_response(result.status, std::move(result.body));
 }
 
+// The text after '?' in a request target, or "" when there is none.
+std::string_view query_of(std::string_view target) {
+    const auto question = target.find('?');
+    return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
 // A request "has a body" for the media-type check when it carried at least one byte.
 bool has_body(const Request& request) {
     return !request.body().empty();
@@ -72,13 +78,27 @@ net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
         co_return error_response(
             {api::ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json"});
     }
+    const auto& caller = admission.caller;
+    const auto& parameters = admission.route.parameters;
+    api::ApiResult result;
     switch (admission.route.id) {
-        case RouteId::kCreateWebThread: {
-            auto result = co_await api_.create_web_thread(admission.caller, request.body());
-            co_return from_result(std::move(result));
-        }
+        case RouteId::kCreateWebThread:
+            result = co_await api_.create_web_thread(caller, request.body());
+            break;
+        case RouteId::kListThreads:
+            result = api_.list_threads(caller, query_of(request.target()));
+            break;
+        case RouteId::kGetThread:
+            result = api_.get_thread(caller, parameters.at(0));
+            break;
+        case RouteId::kPatchThread:
+            result = co_await api_.patch_thread(caller, parameters.at(0), request.body());
+            break;
+        case RouteId::kCloseThread:
+            result = co_await api_.close_thread(caller, parameters.at(0), request.body());
+            break;
     }
-    co_return error_response({api::ErrorCode::kNotFound, "no endpoint at this path"});
+    co_return from_result(std::move(result));
 }
 
 }  // namespace threadsd::http

@@ -1,6 +1,7 @@
 #include "threadsd/http/router.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace threadsd::http {
 namespace {
@@ -30,6 +31,10 @@ std::vector<std::string_view> split_path(std::string_view path) {
 Router Router::threads_api() {
     Router router;
     router.add(verb_ns::verb::post, "/api/v1/threads/web", RouteId::kCreateWebThread);
+    router.add(verb_ns::verb::get, "/api/v1/threads", RouteId::kListThreads);
+    router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}", RouteId::kGetThread);
+    router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}", RouteId::kPatchThread);
+    router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}/close", RouteId::kCloseThread);
     return router;
 }
 
@@ -47,8 +52,9 @@ std::variant<RouteMatch, RouteMiss> Router::match(verb_ns::verb method,
                                                   std::string_view target) const {
     const auto path = target.substr(0, target.find('?'));
     const auto segments = split_path(path);
-    RouteMiss miss;
-    std::vector<verb_ns::verb> allowed;
+    // The routes whose pattern matches the path, keeping only the most literal ones.
+    std::vector<std::pair<const Entry*, std::vector<std::string>>> candidates;
+    std::size_t fewest_parameters = SIZE_MAX;
     for (const auto& entry : entries_) {
         if (entry.segments.size() != segments.size()) {
             continue;
@@ -63,23 +69,26 @@ std::variant<RouteMatch, RouteMiss> Router::match(verb_ns::verb method,
                 same = entry.segments[i] == segments[i];
             }
         }
-        if (!same) {
+        if (!same || parameters.size() > fewest_parameters) {
             continue;
         }
-        if (entry.method == method) {
-            return RouteMatch{entry.id, std::move(parameters)};
+        if (parameters.size() < fewest_parameters) {
+            fewest_parameters = parameters.size();
+            candidates.clear();
         }
-        if (std::find(allowed.begin(), allowed.end(), entry.method) == allowed.end()) {
-            allowed.push_back(entry.method);
-        }
+        candidates.emplace_back(&entry, std::move(parameters));
     }
-    miss.path_known = !allowed.empty();
-    for (const auto verb : allowed) {
+    RouteMiss miss;
+    for (auto& [entry, parameters] : candidates) {
+        if (entry->method == method) {
+            return RouteMatch{entry->id, std::move(parameters)};
+        }
         if (!miss.allow.empty()) {
             miss.allow += ", ";
         }
-        miss.allow += std::string(verb_ns::to_string(verb));
+        miss.allow += std::string(verb_ns::to_string(entry->method));
     }
+    miss.path_known = !candidates.empty();
     return miss;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The contract's error vocabulary and its JSON envelope (CONTRACT.md section 1).
 
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,14 @@ struct ApiError {
 
 /// The envelope `{"status":..,"message":..,"code":..,"success":false}` for `error`.
 std::string error_body(const ApiError& error);
+
+/// Thrown from inside a write job to answer with `error` (the job's changes are undone).
+struct ApiFailure : std::exception {
+    /// Carries `error` to the coroutine that awaits the job.
+    explicit ApiFailure(ApiError failure) : error(std::move(failure)) {}
+    /// A fixed text: the message for clients is in `error`.
+    const char* what() const noexcept override { return "API failure"; }
+    ApiError error;  ///< What to answer.
+};
 
 }  // namespace threadsd::api

@@ -34,7 +34,28 @@ class ThreadApi {
     boost::asio::awaitable<ApiResult> create_web_thread(const auth::Caller& caller,
                                                         std::string_view body);
 
+    /// GET /api/v1/threads/{threadId}: the thread, if it is the caller's.
+    ApiResult get_thread(const auth::Caller& caller, std::string_view thread_id);
+
+    /// GET /api/v1/threads?query: a page of the caller's threads, newest first.
+    ApiResult list_threads(const auth::Caller& caller, std::string_view query);
+
+    /// PATCH /api/v1/threads/{threadId}: merges metadata and variables; read, merge and
+    /// write happen in one writer job, so concurrent patches of different keys all survive.
+    boost::asio::awaitable<ApiResult> patch_thread(const auth::Caller& caller,
+                                                   std::string_view thread_id,
+                                                   std::string_view body);
+
+    /// PATCH /api/v1/threads/{threadId}/close: closes an open thread (409 when closed).
+    boost::asio::awaitable<ApiResult> close_thread(const auth::Caller& caller,
+                                                   std::string_view thread_id,
+                                                   std::string_view body);
+
   private:
+    /// Runs a write job that fills `thread`; answers the thread, or the ApiFailure the job threw.
+    boost::asio::awaitable<ApiResult> commit_or_answer(store::WriteJob job,
+                                                       const store::ThreadRecord& thread);
+
     store::Store& store_;       ///< Where threads live.
     InputLimits limits_;        ///< Map limits.
     util::Uuid7Generator ids_;  ///< Thread ids, monotonic in this process.

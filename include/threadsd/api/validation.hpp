@@ -30,4 +30,31 @@ std::optional<ApiError> validate_string_map(const boost::json::value& value, std
 std::variant<CreateThreadRequest, ApiError> parse_create_request(std::string_view body,
                                                                  const InputLimits& limits);
 
+/// A validated `PATCH /api/v1/threads/{id}` body: each map is a JSON merge patch, or
+/// nothing when absent or null (the stored map stays as it is).
+struct PatchThreadRequest {
+    std::optional<boost::json::object> metadata;   ///< Keys to set (string) or remove (null).
+    std::optional<boost::json::object> variables;  ///< Same for variables.
+};
+
+/// Parses a PATCH body: the patch maps obey the per-key rules; the key count is checked
+/// after merging (merge_string_map).
+std::variant<PatchThreadRequest, ApiError> parse_patch_request(std::string_view body,
+                                                               const InputLimits& limits);
+
+/// Applies `patch` to `stored` (JSON object text, or nothing for a null map): a string
+/// sets a key (overwritten keys keep their place, new ones are appended in patch order),
+/// null removes one. Removing from a null map leaves it null. The result must hold at most
+/// `limits.max_map_keys` keys. Returns the new JSON text or nothing for null.
+std::variant<std::optional<std::string>, ApiError> merge_string_map(
+    const std::optional<std::string>& stored, const boost::json::object& patch,
+    std::string_view field, const InputLimits& limits);
+
+/// The reason a thread is closed with when none is given.
+inline constexpr std::string_view kDefaultCloseReason = "ENDED";
+
+/// Parses a close body: empty, `{}`, or `{"reason": null}` give the default reason; a
+/// reason is 1 to 64 code points with no control characters.
+std::variant<std::string, ApiError> parse_close_request(std::string_view body);
+
 }  // namespace threadsd::api

@@ -16,6 +16,10 @@ namespace threadsd::http {
 /// Every endpoint threadsd serves.
 enum class RouteId {
     kCreateWebThread,  ///< POST /api/v1/threads/web
+    kListThreads,      ///< GET /api/v1/threads
+    kGetThread,        ///< GET /api/v1/threads/{threadId}
+    kPatchThread,      ///< PATCH /api/v1/threads/{threadId}
+    kCloseThread,      ///< PATCH /api/v1/threads/{threadId}/close
 };
 
 /// A matched route and the values of its `{param}` segments, in order.
@@ -32,6 +36,8 @@ struct RouteMiss {
 };
 
 /// An exact-path router: a trailing slash is another path, `{name}` matches one segment.
+/// A literal segment beats a parameter: /api/v1/threads/web is the create path, so a GET
+/// there is a 405, not a lookup of a thread called "web".
 class Router {
   public:
     /// The routes of the thread API.
