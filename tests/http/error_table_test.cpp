@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_a_bearer_token_that_is_not_valid) {
 
 BOOST_AUTO_TEST_CASE(not_found_for_unknown_paths) {
     const Headers headers{{"Content-Type", "application/json"}, {"X-API-Key", shared().key}};
-    for (const std::string path : {"/", "/api", "/api/v1/threads/webs", "/api/v2/threads/web",
+    for (const std::string path : {"/", "/api", "/api/v1/thread", "/api/v2/threads/web",
                                    "/API/v1/threads/web", "/api/v1/threads/web/x"}) {
         BOOST_TEST_CONTEXT("path " << path) {
             check_error(post(create_body(demo::kSupportBot), headers, path), 404, "NOT_FOUND");
@@ -528,7 +528,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_checked_before_the_body) {
 
 BOOST_AUTO_TEST_CASE(route_is_checked_before_credentials) {
     check_error(post("{not json", {{"Content-Type", "text/plain"}, {"X-API-Key", "wrong"}},
-                     "/api/v1/threads/nope"),
+                     "/api/v1/threads/nope/nope"),
                 404, "NOT_FOUND");
     check_error(post("{not json", {{"Content-Type", "text/plain"}}, "/api/v1/threads/web/"), 404,
                 "NOT_FOUND");

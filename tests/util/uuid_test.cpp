@@ -14,6 +14,8 @@ namespace {
 using threadsd::util::format_uuid;
 using threadsd::util::is_canonical_uuid;
 using threadsd::util::normalize_uuid;
+using threadsd::util::uuid7_floor;
+using threadsd::util::uuid7_unix_millis;
 using threadsd::util::Uuid7Generator;
 
 constexpr const char* kLower = "0190a4c2-7d3e-7b6a-9f1e-3c2d1a0b9e8f";
@@ -184,6 +186,75 @@ BOOST_AUTO_TEST_CASE(generator_is_thread_safe_and_unique) {
         }
     }
     BOOST_TEST(all.size() == static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+BOOST_AUTO_TEST_CASE(unix_millis_reads_the_first_48_bits) {
+    BOOST_TEST(uuid7_unix_millis(kLower) == 0x0190a4c27d3e);
+    BOOST_TEST(uuid7_unix_millis("00000000-0000-0000-0000-000000000000") == 0);
+    BOOST_TEST(uuid7_unix_millis("00000000-0001-7000-8000-000000000000") == 1);
+    BOOST_TEST(uuid7_unix_millis("ffffffff-ffff-7fff-bfff-ffffffffffff") == 0xffffffffffff);
+    // Only the first 48 bits count; whatever follows is ignored.
+    BOOST_TEST(uuid7_unix_millis("01a223b9-4123-0000-0000-000000000000") == 1'795'895'673'123);
+    BOOST_TEST(uuid7_unix_millis("01a223b9-4123-ffff-ffff-ffffffffffff") == 1'795'895'673'123);
+    // Any canonical UUID gives its first 48 bits, also a version 4 one.
+    BOOST_TEST(uuid7_unix_millis("3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01") == 0x3f2a9c1e7b4d);
+}
+
+BOOST_AUTO_TEST_CASE(floor_is_the_smallest_uuid_of_a_millisecond) {
+    BOOST_TEST(uuid7_floor(1'795'895'673'123) == "01a223b9-4123-0000-0000-000000000000");
+    BOOST_TEST(uuid7_floor(0) == "00000000-0000-0000-0000-000000000000");
+    BOOST_TEST(uuid7_floor(1) == "00000000-0001-0000-0000-000000000000");
+    BOOST_TEST(uuid7_floor(0xffffffffffff) == "ffffffff-ffff-0000-0000-000000000000");
+    // Before the epoch there is nothing smaller than the nil UUID.
+    BOOST_TEST(uuid7_floor(-1) == "00000000-0000-0000-0000-000000000000");
+    BOOST_TEST(uuid7_floor(-1'000'000'000'000) == "00000000-0000-0000-0000-000000000000");
+    for (const std::int64_t ms : {std::int64_t{0}, std::int64_t{1}, std::int64_t{255},
+                                  std::int64_t{256}, std::int64_t{1'700'000'000'000},
+                                  std::int64_t{1'795'895'673'123}, std::int64_t{0xffffffffffff}}) {
+        const std::string floor = uuid7_floor(ms);
+        BOOST_TEST(is_canonical_uuid(floor), floor);
+        BOOST_TEST(uuid7_unix_millis(floor) == ms);
+        BOOST_TEST(floor.substr(13) == "-0000-0000-000000000000");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(floor_orders_between_adjacent_milliseconds) {
+    const std::int64_t ms = 1'795'895'673'123;
+    const std::string floor = uuid7_floor(ms);
+    // Ids made at ms sort at or above the floor, and below the next millisecond's floor.
+    Uuid7Generator at_ms;
+    for (int i = 0; i < 2'000; ++i) {
+        const std::string id = at_ms.next(ms);
+        BOOST_TEST_REQUIRE(id > floor, id << " <= " << floor);
+        BOOST_TEST_REQUIRE(id < uuid7_floor(ms + 1), id);
+        BOOST_TEST_REQUIRE(uuid7_unix_millis(id) == ms);
+    }
+    // Ids made one millisecond earlier (by another generator, so not pushed forward) sort
+    // below it.
+    Uuid7Generator earlier;
+    for (int i = 0; i < 2'000; ++i) {
+        const std::string id = earlier.next(ms - 1);
+        BOOST_TEST_REQUIRE(id < floor, id << " >= " << floor);
+        BOOST_TEST_REQUIRE(id >= uuid7_floor(ms - 1), id);
+        BOOST_TEST_REQUIRE(uuid7_unix_millis(id) == ms - 1);
+    }
+    // Floors themselves are strictly increasing with the millisecond.
+    BOOST_TEST(uuid7_floor(ms - 1) < floor);
+    BOOST_TEST(floor < uuid7_floor(ms + 1));
+    BOOST_TEST(uuid7_floor(0xff) < uuid7_floor(0x100));
+}
+
+BOOST_AUTO_TEST_CASE(unix_millis_round_trips_generated_ids) {
+    Uuid7Generator generator;
+    for (const std::int64_t ms :
+         {std::int64_t{1}, std::int64_t{1'000}, std::int64_t{1'700'000'000'000},
+          std::int64_t{1'795'895'673'123}, std::int64_t{0xfffffffffff0}}) {
+        const std::string id = generator.next(ms);
+        BOOST_TEST(uuid7_unix_millis(id) == ms, id);
+        BOOST_TEST(uuid7_unix_millis(id) == timestamp_of(id), id);
+    }
+    const std::string now = generator.next();
+    BOOST_TEST(uuid7_unix_millis(now) == timestamp_of(now));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
