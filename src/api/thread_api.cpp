@@ -22,6 +22,16 @@ const ApiError kBadThreadId{ErrorCode::kBadRequest, "threadId must be a UUID"};
 const ApiError kUnknownThread{ErrorCode::kNotFound,
                               "threadId names no thread of this organization"};
 
+// The caller's thread as the write transaction sees it; a 404 when it is not theirs.
+store::ThreadRecord load_for_write(store::WriteContext& context, const auth::Caller& caller,
+                                   const std::string& thread_id) {
+    auto thread = context.thread_reads.find(caller.organization_id, thread_id);
+    if (!thread) {
+        throw ApiFailure(kUnknownThread);
+    }
+    return std::move(*thread);
+}
+
 // Every write moves updatedAt, even within the millisecond of the previous one.
 std::int64_t next_update_time(const store::ThreadRecord& thread) {
     return std::max(util::unix_millis_now(), thread.updated_at + 1);
@@ -133,11 +143,7 @@ net::awaitable<ApiResult> ThreadApi::patch_thread(const auth::Caller& caller,
 
     store::ThreadRecord thread;
     store::WriteJob job = [&](store::WriteContext& context) {
-        auto current = context.thread_reads.find(caller.organization_id, *id);
-        if (!current) {
-            throw ApiFailure(kUnknownThread);
-        }
-        thread = std::move(*current);
+        thread = load_for_write(context, caller, *id);
         const auto merge = [&](std::optional<std::string>& stored,
                                const std::optional<boost::json::object>& changes,
                                std::string_view field) {
@@ -172,14 +178,10 @@ net::awaitable<ApiResult> ThreadApi::close_thread(const auth::Caller& caller,
 
     store::ThreadRecord thread;
     store::WriteJob job = [&](store::WriteContext& context) {
-        auto current = context.thread_reads.find(caller.organization_id, *id);
-        if (!current) {
-            throw ApiFailure(kUnknownThread);
-        }
-        if (!current->is_active) {
+        thread = load_for_write(context, caller, *id);
+        if (!thread.is_active) {
             throw ApiFailure({ErrorCode::kConflict, "the thread is already closed"});
         }
-        thread = std::move(*current);
         thread.is_active = false;
         thread.updated_at = next_update_time(thread);
         thread.closed_at = thread.updated_at;

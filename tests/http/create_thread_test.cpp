@@ -17,6 +17,7 @@
 #include "support/process.hpp"
 #include "support/sqlite_file.hpp"
 #include "support/suite_state.hpp"
+#include "support/thread_calls.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -45,22 +46,6 @@ std::int64_t now_millis() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-/// `2026-11-28T19:54:33.123Z` as unix milliseconds; fails the test on any other shape.
-std::int64_t parse_rfc3339_millis(const std::string& text) {
-    static const std::regex shape(R"(^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$)");
-    std::smatch m;
-    BOOST_REQUIRE_MESSAGE(std::regex_match(text, m, shape),
-                          "not RFC 3339 UTC with milliseconds: " << text);
-    std::tm tm{};
-    tm.tm_year = std::stoi(m[1]) - 1900;
-    tm.tm_mon = std::stoi(m[2]) - 1;
-    tm.tm_mday = std::stoi(m[3]);
-    tm.tm_hour = std::stoi(m[4]);
-    tm.tm_min = std::stoi(m[5]);
-    tm.tm_sec = std::stoi(m[6]);
-    return static_cast<std::int64_t>(timegm(&tm)) * 1000 + std::stoi(m[7]);
 }
 
 /// The 48-bit unix-millisecond timestamp at the front of a UUIDv7.
