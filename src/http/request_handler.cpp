@@ -11,6 +11,10 @@ namespace beast = boost::beast;
 
 namespace {
 
+// What a client sees when the server failed; the cause goes to the log only.
+const api::ApiError kInternalError{api::ErrorCode::kInternal,
+                                   "the server could not complete the request"};
+
 Response from_result(api::ApiResult result) {
     return json_response(result.status, std::move(result.body));
 }
@@ -48,10 +52,14 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
         return error_response({api::ErrorCode::kUnauthorized, "X-API-Key header is required"});
     }
     std::variant<auth::Caller, api::ApiError> caller = api::ApiError{};
-    {
+    try {
         auto session = store_.read();
         caller =
             auth::authenticate_api_key(session->catalog, trim_header_value(key_header->value()));
+    } catch (const std::exception& error) {
+        // The store failed, not the caller: a 500 envelope, never a dropped connection.
+        util::log_error(std::string("key lookup failed: ") + error.what());
+        return error_response(kInternalError);
     }
     if (auto* error = std::get_if<api::ApiError>(&caller)) {
         return error_response(*error);
@@ -68,8 +76,7 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
     } catch (...) {
         util::log_error("request failed with a non-standard exception");
     }
-    co_return error_response(
-        {api::ErrorCode::kInternal, "the server could not complete the request"});
+    co_return error_response(kInternalError);
 }
 
 net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
