@@ -1,0 +1,13 @@
+-- GET /api/v1/threads/{id} for random ids of existing threads.
+package.path = package.path .. ";" .. (os.getenv("THREADSD_BENCH_DIR") or "bench") .. "/?.lua"
+local common = require("common")
+
+function setup(thread) common.setup(thread) end
+
+function request()
+  local id = common.ids[math.random(#common.ids)]
+  return wrk.format("GET", "/api/v1/threads/" .. id, {["X-API-Key"] = common.key})
+end
+
+function response(status) common.count(status) end
+function done(summary, latency) common.report(summary, latency) end
