@@ -11,6 +11,10 @@ Writer::Writer(const std::string& path)
     : connection_(path, OpenMode::kReadWrite),
       threads_(connection_),
       thread_reads_(connection_),
+      // Prepared once: parsing them again for every job cost 14% of a create (callgrind).
+      savepoint_(connection_.prepare("SAVEPOINT job")),
+      release_(connection_.prepare("RELEASE job")),
+      rollback_to_(connection_.prepare("ROLLBACK TO job")),
       pool_(1),
       strand_(net::make_strand(pool_.get_executor())) {}
 
@@ -57,10 +61,10 @@ void Writer::flush() {
         Transaction transaction(connection_);
         WriteContext context{connection_, threads_, thread_reads_};
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            connection_.exec("SAVEPOINT job");
+            savepoint_.run();
             try {
                 batch[i].job(context);
-                connection_.exec("RELEASE job");
+                release_.run();
             } catch (...) {
                 outcomes[i] = std::current_exception();
                 if (sqlite3_get_autocommit(connection_.handle()) != 0) {
@@ -68,8 +72,8 @@ void Writer::flush() {
                     // every job of the batch is lost, so every one must fail.
                     throw;
                 }
-                connection_.exec("ROLLBACK TO job");
-                connection_.exec("RELEASE job");
+                rollback_to_.run();
+                release_.run();
             }
         }
         transaction.commit();
