@@ -116,6 +116,17 @@ const OptionSpec kOptions[] = {
          c.serve.workers = static_cast<unsigned>(workers);
          return error;
      }},
+    {"--durability", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v == "full") {
+             c.serve.durability = store::Durability::kFull;
+         } else if (v == "normal") {
+             c.serve.durability = store::Durability::kNormal;
+         } else {
+             return "--durability must be full or normal";
+         }
+         return std::nullopt;
+     }},
     {"--shutdown-grace", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.shutdown_grace, "--shutdown-grace", v);
@@ -285,6 +296,8 @@ every subcommand:
 serve:
   --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 = any free port)
   --workers N               I/O threads (default: one per core)
+  --durability MODE         full: a 200 survives a power cut (default); normal: it survives
+                            a crash of threadsd, and the last commits may be lost on power loss
   --shutdown-grace DUR      wait at most this long for requests on SIGTERM/SIGINT (default 5s)
   --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)

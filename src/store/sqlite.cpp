@@ -193,6 +193,11 @@ int Connection::changes() const {
     return sqlite3_changes(db_);
 }
 
+void set_durability(Connection& connection, Durability durability) {
+    connection.exec(durability == Durability::kFull ? "PRAGMA synchronous = FULL"
+                                                    : "PRAGMA synchronous = NORMAL");
+}
+
 Transaction::Transaction(Connection& connection) : connection_(connection) {
     connection_.exec("BEGIN IMMEDIATE");
 }

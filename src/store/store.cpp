@@ -11,7 +11,8 @@ ReadLease::~ReadLease() {
     }
 }
 
-Store::Store(std::string path) : path_(std::move(path)), writer_(path_) {}
+Store::Store(std::string path, Durability durability)
+    : path_(std::move(path)), writer_(path_, durability) {}
 
 ReadLease Store::read() {
     {

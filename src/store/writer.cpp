@@ -7,7 +7,7 @@ namespace threadsd::store {
 
 namespace net = boost::asio;
 
-Writer::Writer(const std::string& path)
+Writer::Writer(const std::string& path, Durability durability)
     : connection_(path, OpenMode::kReadWrite),
       threads_(connection_),
       thread_reads_(connection_),
@@ -16,7 +16,9 @@ Writer::Writer(const std::string& path)
       release_(connection_.prepare("RELEASE job")),
       rollback_to_(connection_.prepare("ROLLBACK TO job")),
       pool_(1),
-      strand_(net::make_strand(pool_.get_executor())) {}
+      strand_(net::make_strand(pool_.get_executor())) {
+    set_durability(connection_, durability);
+}
 
 Writer::~Writer() {
     // Jobs already queued still run: each holds a waiting request.

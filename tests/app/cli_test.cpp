@@ -609,6 +609,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_one_line) {
         {"--workers abc", {"serve", "--listen", listen, "--workers", "abc", "--db", db}},
         {"--workers -1", {"serve", "--listen", listen, "--workers=-1", "--db", db}},
         {"--workers without value", {"serve", "--listen", listen, "--db", db, "--workers"}},
+        {"--durability off", {"serve", "--listen", listen, "--durability", "off", "--db", db}},
         {"--db without value", {"keys", "list", "--db"}},
         {"agents import without FILE", {"agents", "import", "--db", db}},
         {"extra word", {"migrate", "now", "--db", db}},

@@ -188,6 +188,17 @@ BOOST_AUTO_TEST_CASE(every_serve_flag_parses) {
     BOOST_TEST(parse_ok({"--workers", "2"}).serve.workers == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(durability_is_full_unless_normal_is_asked_for) {
+    using threadsd::store::Durability;
+    BOOST_TEST((parse_ok({"serve"}).serve.durability == Durability::kFull));
+    BOOST_TEST((parse_ok({"serve", "--durability", "full"}).serve.durability == Durability::kFull));
+    BOOST_TEST(
+        (parse_ok({"serve", "--durability=normal"}).serve.durability == Durability::kNormal));
+    for (const char* bad : {"", "FULL", "off", "extra", "0", "fsync"}) {
+        parse_error({"serve", "--durability", bad}, "--durability must be full or normal");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
     const auto timeout = [](const std::string& value) {
         return parse_ok({"serve", "--request-timeout", value}).serve.http.request_timeout.count();

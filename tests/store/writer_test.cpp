@@ -30,6 +30,7 @@ namespace {
 namespace net = boost::asio;
 using threadsd::store::Connection;
 using threadsd::store::DemoSeed;
+using threadsd::store::Durability;
 using threadsd::store::OpenMode;
 using threadsd::store::SqliteError;
 using threadsd::store::Store;
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_SUITE(store_writer)
 
 BOOST_AUTO_TEST_CASE(a_committed_job_is_visible_to_another_connection_when_the_await_ends) {
     SeededFile file;
-    Writer writer(file.path);
+    Writer writer(file.path, Durability::kFull);
     BOOST_TEST(writer.committed_batches() == 0u);
 
     const ThreadRecord thread = web_thread();
@@ -240,9 +241,34 @@ BOOST_AUTO_TEST_CASE(a_committed_job_is_visible_to_another_connection_when_the_a
     BOOST_TEST(row.is_null(10));
 }
 
+BOOST_AUTO_TEST_CASE(the_writer_commits_with_the_durability_it_was_given) {
+    // SQLite's `synchronous`: 2 is FULL, 1 is NORMAL.
+    for (const auto& [durability, expected] :
+         {std::pair{Durability::kFull, 2}, std::pair{Durability::kNormal, 1}}) {
+        SeededFile file;
+        Writer writer(file.path, durability);
+        std::int64_t synchronous = -1;
+        Outcome outcome;
+        net::io_context io;
+        spawn_write(
+            io, writer,
+            [&](WriteContext& context) {
+                auto pragma = context.connection.prepare("PRAGMA synchronous");
+                BOOST_REQUIRE(pragma.step());
+                synchronous = pragma.integer(0);
+                pragma.reset();
+            },
+            outcome);
+        io.run();
+        BOOST_REQUIRE(outcome.done);
+        BOOST_REQUIRE_MESSAGE(!outcome.error, rethrown_message(outcome.error));
+        BOOST_TEST(synchronous == expected);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_jobs_are_group_committed) {
     SeededFile file;
-    Writer writer(file.path);
+    Writer writer(file.path, Durability::kFull);
     constexpr int kJobs = 200;
     std::vector<ThreadRecord> threads;
     std::vector<Outcome> outcomes(kJobs);
@@ -273,7 +299,7 @@ BOOST_AUTO_TEST_CASE(concurrent_jobs_are_group_committed) {
 
 BOOST_AUTO_TEST_CASE(a_failing_job_fails_alone_and_its_neighbours_commit) {
     SeededFile file;
-    Writer writer(file.path);
+    Writer writer(file.path, Durability::kFull);
     const ThreadRecord before = web_thread();
     const ThreadRecord bad_fk = web_thread(kMissingVersion);
     const ThreadRecord between = web_thread();
@@ -361,7 +387,7 @@ BOOST_AUTO_TEST_CASE(a_failing_job_fails_alone_and_its_neighbours_commit) {
 
 BOOST_AUTO_TEST_CASE(a_batch_of_only_failures_still_completes_every_job) {
     SeededFile file;
-    Writer writer(file.path);
+    Writer writer(file.path, Durability::kFull);
     std::vector<Outcome> outcomes(5);
     net::io_context io;
     for (auto& outcome : outcomes) {

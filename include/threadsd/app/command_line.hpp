@@ -10,6 +10,7 @@
 
 #include "threadsd/api/limits.hpp"
 #include "threadsd/http/limits.hpp"
+#include "threadsd/store/sqlite.hpp"
 
 namespace threadsd::app {
 
@@ -27,8 +28,9 @@ enum class Command {
 
 /// Settings of `serve`.
 struct ServeOptions {
-    std::string listen = "127.0.0.1:8080";           ///< HOST:PORT; port 0 picks a free one.
-    unsigned workers = 0;                            ///< I/O threads; 0 means one per core.
+    std::string listen = "127.0.0.1:8080";  ///< HOST:PORT; port 0 picks a free one.
+    unsigned workers = 0;                   ///< I/O threads; 0 means one per core.
+    store::Durability durability = store::Durability::kFull;  ///< What a 200 survives.
     std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
     api::InputLimits input;                          ///< Limits on metadata and variables.

@@ -81,6 +81,12 @@ class Statement {
 };
 
 /// How a connection is opened.
+/// What a COMMIT that returned promises (SQLite's `synchronous` in WAL mode).
+enum class Durability {
+    kFull,    ///< FULL: the WAL is fsynced at every commit; survives a power cut.
+    kNormal,  ///< NORMAL: survives a crash of the process, not of the machine.
+};
+
 enum class OpenMode {
     kReadWrite,  ///< Creates the file when missing.
     kReadOnly,   ///< For request-path reads; never blocks the writer in WAL mode.
@@ -108,6 +114,9 @@ class Connection {
   private:
     sqlite3* db_ = nullptr;  ///< The connection.
 };
+
+/// Sets `synchronous` on a read-write connection; the writer sets it once, before any write.
+void set_durability(Connection& connection, Durability durability);
 
 /// A transaction that rolls back unless committed; begins IMMEDIATE so that a writer
 /// takes the write lock up front instead of failing halfway with SQLITE_BUSY.

@@ -49,7 +49,7 @@ class ReadLease {
 class Store {
   public:
     /// Opens the writer on `path`; read sessions are opened on demand.
-    explicit Store(std::string path);
+    explicit Store(std::string path, Durability durability = Durability::kFull);
 
     /// Borrows a read session; opens a new one when none is idle. Only the pool's vector
     /// is locked, never a connection: each session is used by one request at a time.

@@ -40,8 +40,8 @@ using WriteJob = std::function<void(WriteContext&)>;
 /// Owns the write connection and serializes every write through one strand.
 class Writer {
   public:
-    /// Opens the write connection to `path` and starts the writer thread.
-    explicit Writer(const std::string& path);
+    /// Opens the write connection to `path` with `durability` and starts the writer thread.
+    Writer(const std::string& path, Durability durability);
     /// Finishes every queued job, then closes the connection.
     ~Writer();
     Writer(const Writer&) = delete;
