@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -9,9 +10,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <ctime>
+#include <array>
 
 #include "threadsd/http/request_id.hpp"
+#include "threadsd/http/response_head.hpp"
 
 namespace threadsd::http {
 
@@ -38,16 +40,6 @@ bool is_syntax_error(const beast::error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
            ec != bhttp::error::need_more;
-}
-
-// IMF-fixdate for the Date header (RFC 9110 5.6.7).
-std::string http_date() {
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char buffer[40];
-    const auto n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &utc);
-    return std::string(buffer, n);
 }
 
 // A request that frames its body with something other than chunked is refused outright:
@@ -78,6 +70,7 @@ class Session {
     beast::tcp_stream& stream_;  ///< The connection.
     SessionContext context_;     ///< Handler and limits.
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
+    std::string head_;           ///< A response's status line and headers; capacity is reused.
 };
 
 net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
@@ -103,20 +96,13 @@ net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
 
 net::awaitable<bool> Session::write(Response response, const std::string& request_id,
                                     bool keep_alive, bool head_only) {
-    response.set(bhttp::field::date, http_date());
-    response.set("X-Request-Id", request_id);
-    response.keep_alive(keep_alive);
-    response.prepare_payload();
+    serialize_response_head(head_, response, current_http_date(), request_id, keep_alive);
+    // A response to HEAD carries the headers of the full response but no body
+    // (RFC 9110 9.3.2); sending one would desynchronise a keep-alive client.
+    const std::string_view body = head_only ? std::string_view{} : response.body();
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body)};
     stream_.expires_after(context_.limits.write_timeout);
-    if (head_only) {
-        // A response to HEAD carries the headers of the full response but no body
-        // (RFC 9110 9.3.2); sending one would desynchronise a keep-alive client.
-        bhttp::response<bhttp::empty_body> bare{std::move(response.base())};
-        auto [ec, bytes] = co_await bhttp::async_write(stream_, bare, kAsTuple);
-        (void)bytes;
-        co_return !ec;
-    }
-    auto [ec, bytes] = co_await bhttp::async_write(stream_, response, kAsTuple);
+    auto [ec, bytes] = co_await net::async_write(stream_, buffers, kAsTuple);
     (void)bytes;
     co_return !ec;
 }

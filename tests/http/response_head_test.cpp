@@ -1,0 +1,66 @@
+#include "threadsd/http/response_head.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+namespace {
+
+namespace bhttp = boost::beast::http;
+using threadsd::http::current_http_date;
+using threadsd::http::format_http_date;
+using threadsd::http::json_response;
+using threadsd::http::Response;
+using threadsd::http::serialize_response_head;
+
+constexpr std::string_view kDate = "Sun, 29 Nov 2026 00:18:31 GMT";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_response_head)
+
+BOOST_AUTO_TEST_CASE(a_keep_alive_response_has_every_header_and_its_body_length) {
+    const Response response = json_response(200, R"({"id":"x"})");
+    std::string head;
+    serialize_response_head(head, response, kDate, "req-1", true);
+    BOOST_TEST(head ==
+               "HTTP/1.1 200 OK\r\n"
+               "Content-Type: application/json\r\n"
+               "Date: Sun, 29 Nov 2026 00:18:31 GMT\r\n"
+               "X-Request-Id: req-1\r\n"
+               "Content-Length: 10\r\n"
+               "\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_closing_response_says_so_and_keeps_the_handlers_fields) {
+    Response response = json_response(405, "{}");
+    response.set(bhttp::field::allow, "POST");
+    std::string head = "left over from the previous response";
+    serialize_response_head(head, response, kDate, "abc", false);
+    BOOST_TEST(head ==
+               "HTTP/1.1 405 Method Not Allowed\r\n"
+               "Content-Type: application/json\r\n"
+               "Allow: POST\r\n"
+               "Date: Sun, 29 Nov 2026 00:18:31 GMT\r\n"
+               "X-Request-Id: abc\r\n"
+               "Content-Length: 2\r\n"
+               "Connection: close\r\n"
+               "\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(dates_are_imf_fixdate_in_utc) {
+    BOOST_TEST(format_http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
+    BOOST_TEST(format_http_date(1'795'000'000) == "Wed, 18 Nov 2026 11:06:40 GMT");
+}
+
+BOOST_AUTO_TEST_CASE(the_current_date_is_one_of_the_seconds_around_the_call) {
+    const std::time_t before = std::time(nullptr);
+    const std::string date(current_http_date());
+    const std::time_t after = std::time(nullptr);
+    BOOST_TEST((date == format_http_date(before) || date == format_http_date(after)));
+    // The cached value is the same text while the second lasts.
+    BOOST_TEST(std::string(current_http_date()).size() == date.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
