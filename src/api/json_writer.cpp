@@ -1,17 +1,35 @@
 #include "threadsd/api/json_writer.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
 namespace threadsd::api {
+namespace {
+
+// Bytes that JSON strings must escape: controls, '"' and '\\'. One table lookup per byte
+// is the whole cost of the common case, a string with nothing to escape.
+constexpr std::array<bool, 256> kMustEscape = [] {
+    std::array<bool, 256> table{};
+    for (std::size_t c = 0; c < 0x20; ++c) {
+        table[c] = true;
+    }
+    table['"'] = true;
+    table['\\'] = true;
+    return table;
+}();
+
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
+    // One growth for the common case; escapes may grow it again.
+    out.reserve(out.size() + value.size() + 2);
     out.push_back('"');
     std::size_t run_start = 0;
     for (std::size_t i = 0; i < value.size(); ++i) {
         const auto c = static_cast<unsigned char>(value[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (!kMustEscape[c]) {
             continue;  // Copied in runs below; input is already valid UTF-8.
         }
         out.append(value.data() + run_start, i - run_start);

@@ -18,15 +18,6 @@ constexpr bool is_hyphen_position(std::size_t i) {
     return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
-// Random bits for the counter seed; a CSPRNG failure is a broken host, not a bad request.
-std::uint64_t random_u64() {
-    std::uint64_t value = 0;
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
-        throw std::runtime_error("OpenSSL RAND_bytes failed");
-    }
-    return value;
-}
-
 }  // namespace
 
 std::optional<std::string> normalize_uuid(std::string_view text) {
@@ -93,8 +84,21 @@ std::string uuid7_floor(std::int64_t unix_ms) {
 // bits, then 74 bits split around the 2 variant bits, used as a counter that starts at a
 // random value each millisecond and is incremented for every further id in that
 // millisecond. The counter's top bit starts clear so increments cannot overflow in practice.
+std::uint64_t Uuid7Generator::random_u64() {
+    if (random_used_ == random_pool_.size()) {
+        // A CSPRNG failure is a broken host, not a bad request.
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(random_pool_.data()),
+                       sizeof random_pool_) != 1) {
+            throw std::runtime_error("OpenSSL RAND_bytes failed");
+        }
+        random_used_ = 0;
+    }
+    return random_pool_[random_used_++];
+}
+
 std::string Uuid7Generator::next(std::int64_t unix_ms) {
     std::uint64_t counter = 0;
+    std::uint64_t tail = 0;
     std::int64_t ms = 0;
     {
         std::lock_guard lock(mutex_);
@@ -108,9 +112,9 @@ std::string Uuid7Generator::next(std::int64_t unix_ms) {
         }
         counter = last_counter_;
         ms = last_ms_;
+        tail = random_u64();
     }
     // 62 counter bits: 12 go to rand_a, 50 to the top of rand_b; 12 more random bits below.
-    const std::uint64_t tail = random_u64();
     std::array<std::uint8_t, 16> b{};
     const auto t = static_cast<std::uint64_t>(ms);
     for (int i = 0; i < 6; ++i) {

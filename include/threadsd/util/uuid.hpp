@@ -44,9 +44,15 @@ class Uuid7Generator {
     std::string next();
 
   private:
-    std::mutex mutex_;                ///< Guards the last issued value.
+    /// 64 bits from the pool, refilled from OpenSSL's CSPRNG when empty; mutex_ held.
+    std::uint64_t random_u64();
+
+    std::mutex mutex_;                ///< Guards everything below.
     std::int64_t last_ms_ = 0;        ///< Timestamp of the last id issued.
     std::uint64_t last_counter_ = 0;  ///< 74 random-seeded bits that follow it, as a counter.
+    /// Random bits drawn 256 bytes at a time: one RAND_bytes call per 32 draws, not per id.
+    std::array<std::uint64_t, 32> random_pool_{};
+    std::size_t random_used_ = random_pool_.size();  ///< Draws taken from random_pool_.
 };
 
 }  // namespace threadsd::util
