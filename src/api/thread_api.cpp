@@ -49,11 +49,8 @@ net::awaitable<ApiResult> ThreadApi::create_web_thread(const auth::Caller& calle
     }
     auto& request = std::get<CreateThreadRequest>(parsed);
 
-    std::optional<store::AgentWithPublishedVersion> agent;
-    {
-        auto session = store_.read();
-        agent = session->catalog.find_live_agent(caller.organization_id, request.agent_id);
-    }
+    auto agent =
+        store_.live_agent(caller.organization_id, request.agent_id, caller.catalog_generation);
     if (!agent) {
         co_return error_result(
             {ErrorCode::kNotFound, "agentId names no agent of this organization"});

@@ -55,20 +55,22 @@ GeneratedKey generate_api_key() {
     return key;
 }
 
-std::variant<Caller, api::ApiError> authenticate_api_key(store::Catalog& catalog,
+std::variant<Caller, api::ApiError> authenticate_api_key(store::Store& store,
                                                          std::string_view header_value) {
     if (header_value.empty()) {
         return unauthorized("X-API-Key header is required");
     }
-    // Only the hash reaches the store, so lookup timing says nothing about the key.
-    const auto key = catalog.find_api_key(hash_api_key(header_value));
+    // Read first, so a key revoked a moment ago is refused now (see CatalogCache).
+    const std::int64_t generation = store.observe_catalog();
+    // Only the hash is looked up, so lookup timing says nothing about the key.
+    const auto key = store.api_key(hash_api_key(header_value), generation);
     if (!key) {
         return unauthorized("X-API-Key is not a valid API key");
     }
     if (key->revoked_at) {
         return unauthorized("X-API-Key has been revoked");
     }
-    return Caller{key->organization_id, key->id};
+    return Caller{key->organization_id, key->id, generation};
 }
 
 }  // namespace threadsd::auth

@@ -53,9 +53,7 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
     }
     std::variant<auth::Caller, api::ApiError> caller = api::ApiError{};
     try {
-        auto session = store_.read();
-        caller =
-            auth::authenticate_api_key(session->catalog, trim_header_value(key_header->value()));
+        caller = auth::authenticate_api_key(store_, trim_header_value(key_header->value()));
     } catch (const std::exception& error) {
         // The store failed, not the caller: a 500 envelope, never a dropped connection.
         util::log_error(std::string("key lookup failed: ") + error.what());

@@ -10,7 +10,15 @@ Catalog::Catalog(Connection& connection)
           "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
           "       v.discard_inbound_sms"
           "  FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
-          " WHERE a.id = ?1 AND a.organization_id = ?2 AND a.deleted = 0")) {}
+          " WHERE a.id = ?1 AND a.organization_id = ?2 AND a.deleted = 0")),
+      generation_(connection.prepare("SELECT generation FROM catalog_generation WHERE id = 1")) {}
+
+std::int64_t Catalog::generation() {
+    const bool found = generation_.step();
+    const std::int64_t value = found ? generation_.integer(0) : 0;
+    generation_.reset();
+    return value;
+}
 
 std::optional<ApiKeyRecord> Catalog::find_api_key(const std::array<std::uint8_t, 32>& secret_hash) {
     find_key_.bind_blob(1, secret_hash.data(), secret_hash.size());

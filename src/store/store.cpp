@@ -26,6 +26,32 @@ ReadLease Store::read() {
     return ReadLease(*this, std::make_unique<ReadSession>(path_));
 }
 
+std::int64_t Store::observe_catalog() {
+    std::int64_t generation = 0;
+    {
+        auto session = read();
+        generation = session->catalog.generation();
+    }
+    catalog_cache_.observe(generation);
+    return generation;
+}
+
+std::optional<ApiKeyRecord> Store::api_key(const SecretHash& hash, std::int64_t generation) {
+    return catalog_cache_.api_key(hash, generation, [&] {
+        auto session = read();
+        return session->catalog.find_api_key(hash);
+    });
+}
+
+std::optional<AgentWithPublishedVersion> Store::live_agent(std::string_view organization_id,
+                                                           std::string_view agent_id,
+                                                           std::int64_t generation) {
+    return catalog_cache_.live_agent(organization_id, agent_id, generation, [&] {
+        auto session = read();
+        return session->catalog.find_live_agent(organization_id, agent_id);
+    });
+}
+
 void Store::give_back(std::unique_ptr<ReadSession> session) {
     std::lock_guard lock(idle_mutex_);
     idle_.push_back(std::move(session));

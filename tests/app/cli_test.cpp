@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -22,6 +23,7 @@
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
 #include "support/process.hpp"
+#include "support/sqlite_file.hpp"
 
 namespace {
 
@@ -591,6 +593,37 @@ BOOST_AUTO_TEST_CASE(revoked_key_is_refused_by_a_running_server) {
     run_ok({"keys", "revoke", id, "--db", db});
     const auto refused =
         client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key);
+    BOOST_TEST(refused.status() == 401u, refused.message.body());
+}
+
+// The server keeps keys and agents in memory; a change made with plain SQL by another
+// process (an operator's sqlite3 shell), not through the CLI, must be seen at once too.
+BOOST_AUTO_TEST_CASE(catalog_changes_by_plain_sql_are_seen_by_the_next_request) {
+    TempDir dir;
+    const auto db = dir.file("store.db");
+    const auto key = create_demo_key(db);
+    ServerProcess server(db);
+    HttpClient client(server.port());
+    // Warm the cache: the key and the agent are now served from memory.
+    for (int i = 0; i < 3; ++i) {
+        const auto created =
+            client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key);
+        BOOST_TEST_REQUIRE(created.status() == 200u, created.message.body());
+    }
+    const auto execute = [&db](const std::string& sql) {
+        threadsd::test::SqliteFile file(db, threadsd::test::SqliteAccess::kReadWrite);
+        char* error = nullptr;
+        const int rc = sqlite3_exec(file.handle(), sql.c_str(), nullptr, nullptr, &error);
+        BOOST_TEST_REQUIRE(rc == SQLITE_OK, (error != nullptr ? error : "") << " in " << sql);
+    };
+
+    execute(std::string("UPDATE agents SET deleted = 1 WHERE id = '") + demo::kSupportBot + "'");
+    const auto gone = client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key);
+    BOOST_TEST(gone.status() == 404u, gone.message.body());
+
+    execute("UPDATE api_keys SET revoked_at = 1");
+    const auto refused =
+        client.request(verb::get, "/api/v1/threads", std::nullopt, {{"X-API-Key", key}});
     BOOST_TEST(refused.status() == 401u, refused.message.body());
 }
 

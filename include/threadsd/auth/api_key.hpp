@@ -8,12 +8,12 @@
 #include <variant>
 
 #include "threadsd/api/error.hpp"
-#include "threadsd/store/catalog.hpp"
+#include "threadsd/store/store.hpp"
 
 namespace threadsd::auth {
 
 /// SHA-256 of a key: what the store keeps instead of the key.
-using KeyHash = std::array<std::uint8_t, 32>;
+using KeyHash = store::SecretHash;
 
 /// A freshly generated key, shown once to whoever created it.
 struct GeneratedKey {
@@ -32,11 +32,14 @@ KeyHash hash_api_key(std::string_view secret);
 struct Caller {
     std::string organization_id;  ///< Every query is scoped to this organization.
     std::string key_id;           ///< Which key was used (never the key itself).
+    /// The catalog generation the key was checked at; later lookups for this request
+    /// (its agent) use it too.
+    std::int64_t catalog_generation = 0;
 };
 
-/// Checks an `X-API-Key` header value (already trimmed) against the store. Unknown,
-/// revoked and missing keys are all 401s; the message never echoes the key.
-std::variant<Caller, api::ApiError> authenticate_api_key(store::Catalog& catalog,
+/// Checks an `X-API-Key` header value (already trimmed) against the store's current
+/// catalog. Unknown, revoked and missing keys are all 401s; the message never echoes the key.
+std::variant<Caller, api::ApiError> authenticate_api_key(store::Store& store,
                                                          std::string_view header_value);
 
 }  // namespace threadsd::auth

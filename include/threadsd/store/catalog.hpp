@@ -30,9 +30,13 @@ class Catalog {
     std::optional<AgentWithPublishedVersion> find_live_agent(std::string_view organization_id,
                                                              std::string_view agent_id);
 
+    /// The catalog generation: it moves whenever keys, agents or versions change.
+    std::int64_t generation();
+
   private:
     Statement find_key_;    ///< api_keys by secret_hash.
     Statement find_agent_;  ///< agents left-joined with their published version.
+    Statement generation_;  ///< The catalog_generation row.
 };
 
 }  // namespace threadsd::store

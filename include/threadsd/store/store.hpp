@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "threadsd/store/catalog.hpp"
+#include "threadsd/store/catalog_cache.hpp"
 #include "threadsd/store/sqlite.hpp"
 #include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/writer.hpp"
@@ -55,6 +56,20 @@ class Store {
     /// is locked, never a connection: each session is used by one request at a time.
     ReadLease read();
 
+    /// Reads the catalog generation (one row) and brings the key and agent cache up to it.
+    /// A request calls this once, before its first key or agent lookup.
+    std::int64_t observe_catalog();
+
+    /// The key whose SHA-256 is `hash`, revoked or not; from memory when cached.
+    /// `generation` is what observe_catalog() returned for this request.
+    std::optional<ApiKeyRecord> api_key(const SecretHash& hash, std::int64_t generation);
+
+    /// The agent `agent_id` of `organization_id` unless missing or deleted; from memory
+    /// when cached.
+    std::optional<AgentWithPublishedVersion> live_agent(std::string_view organization_id,
+                                                        std::string_view agent_id,
+                                                        std::int64_t generation);
+
     /// The single writer.
     Writer& writer() { return writer_; }
 
@@ -68,6 +83,7 @@ class Store {
 
     std::string path_;                                ///< Database file.
     Writer writer_;                                   ///< Owns the write connection.
+    CatalogCache catalog_cache_;                      ///< Keys and agents in memory.
     std::mutex idle_mutex_;                           ///< Guards idle_.
     std::vector<std::unique_ptr<ReadSession>> idle_;  ///< Read sessions not in use.
 };

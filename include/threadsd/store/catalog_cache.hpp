@@ -1,0 +1,71 @@
+#pragma once
+// API keys and agents held in memory for the request path, so that a request does not
+// wait on a SELECT for either.
+//
+// The cache is only as good as the catalog generation it was filled at. Every request
+// reads the generation (one row) and calls observe(): a newer generation empties the
+// cache, so a key revoked by the CLI in another process is refused by the very next
+// request. Entries are added only under the generation the cache holds, and each was
+// read at that generation or later, so nothing older than the cache's generation is
+// ever served.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "threadsd/store/catalog.hpp"
+#include "threadsd/store/records.hpp"
+
+namespace threadsd::store {
+
+/// SHA-256 of an API key, the cache's key for keys.
+using SecretHash = std::array<std::uint8_t, 32>;
+
+/// Keys by hash and live agents by (organization, id); thread-safe.
+class CatalogCache {
+  public:
+    /// Loads a key from the store when the cache does not hold it.
+    using KeyLoader = std::function<std::optional<ApiKeyRecord>()>;
+    /// Loads an agent from the store when the cache does not hold it.
+    using AgentLoader = std::function<std::optional<AgentWithPublishedVersion>()>;
+
+    /// Most entries of each kind; beyond it the kind is emptied and refilled on demand.
+    static constexpr std::size_t kMaxEntries = 100'000;
+
+    /// Notes the generation a request just read; a newer one empties the cache.
+    void observe(std::int64_t generation);
+
+    /// The key with `hash`, from memory, or from `load` (then kept when `generation`,
+    /// read before `load` runs, is still the cache's). Unknown keys are not kept, so
+    /// guessing cannot fill memory.
+    std::optional<ApiKeyRecord> api_key(const SecretHash& hash, std::int64_t generation,
+                                        const KeyLoader& load);
+
+    /// The live agent `agent_id` of `organization_id`, like api_key().
+    std::optional<AgentWithPublishedVersion> live_agent(std::string_view organization_id,
+                                                        std::string_view agent_id,
+                                                        std::int64_t generation,
+                                                        const AgentLoader& load);
+
+    /// The generation the entries belong to (for tests).
+    std::int64_t generation() const;
+
+  private:
+    /// Hashes a key hash: its first 8 bytes are already uniformly random.
+    struct SecretHashHasher {
+        std::size_t operator()(const SecretHash& hash) const noexcept;
+    };
+
+    mutable std::mutex mutex_;      ///< Guards everything below.
+    std::int64_t generation_ = -1;  ///< What the entries are current for; -1 before any.
+    std::unordered_map<SecretHash, ApiKeyRecord, SecretHashHasher> keys_;  ///< By hash.
+    /// By organization id, a newline, and agent id (neither can contain a newline).
+    std::unordered_map<std::string, AgentWithPublishedVersion> agents_;
+};
+
+}  // namespace threadsd::store
