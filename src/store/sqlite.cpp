@@ -157,8 +157,9 @@ Connection::Connection(const std::string& path, OpenMode mode) {
             exec("PRAGMA journal_mode = WAL");
             // FULL: a COMMIT that returned survives power loss, which is what a 200 promises.
             exec("PRAGMA synchronous = FULL");
-            // Each writer job runs in a savepoint, whose undo pages would otherwise go to
-            // a temporary file: 15 pwrite calls per create (strace). Memory is enough.
+            // Savepoints and statement journals would otherwise keep their undo pages in
+            // a temporary file: 15 pwrite calls per create (strace) when every writer job
+            // had a savepoint. Memory is enough.
             exec("PRAGMA temp_store = MEMORY");
         }
         exec("PRAGMA foreign_keys = ON");

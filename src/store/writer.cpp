@@ -60,32 +60,57 @@ void Writer::flush() {
     std::vector<std::exception_ptr> outcomes(batch.size());
     std::exception_ptr batch_error;
     try {
-        Transaction transaction(connection_);
-        WriteContext context{connection_, threads_, thread_reads_};
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            savepoint_.run();
-            try {
-                batch[i].job(context);
-                release_.run();
-            } catch (...) {
-                outcomes[i] = std::current_exception();
-                if (sqlite3_get_autocommit(connection_.handle()) != 0) {
-                    // SQLite rolled back the whole transaction (disk full, I/O error):
-                    // every job of the batch is lost, so every one must fail.
-                    throw;
-                }
-                rollback_to_.run();
-                release_.run();
-            }
+        if (!run_batch(batch, outcomes, Isolation::kNone)) {
+            // A job failed after changing rows, which only a rollback of the whole
+            // transaction could undo. Run the batch again, each job in its own savepoint.
+            retried_batches_.fetch_add(1, std::memory_order_relaxed);
+            std::fill(outcomes.begin(), outcomes.end(), nullptr);
+            run_batch(batch, outcomes, Isolation::kSavepointPerJob);
         }
-        transaction.commit();
-        committed_batches_.fetch_add(1, std::memory_order_relaxed);
     } catch (...) {
         batch_error = std::current_exception();
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
         batch[i].complete(outcomes[i] ? outcomes[i] : batch_error);
     }
+}
+
+bool Writer::run_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& outcomes,
+                       Isolation isolation) {
+    sqlite3* const db = connection_.handle();
+    const bool savepoints = isolation == Isolation::kSavepointPerJob;
+    Transaction transaction(connection_);
+    WriteContext context{connection_, threads_, thread_reads_};
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (savepoints) {
+            savepoint_.run();
+        }
+        const auto changes_before = sqlite3_total_changes64(db);
+        try {
+            batch[i].job(context);
+            if (savepoints) {
+                release_.run();
+            }
+        } catch (...) {
+            outcomes[i] = std::current_exception();
+            if (sqlite3_get_autocommit(db) != 0) {
+                // SQLite rolled back the whole transaction (disk full, I/O error): every
+                // job of the batch is lost, so every one must fail.
+                throw;
+            }
+            if (savepoints) {
+                rollback_to_.run();
+                release_.run();
+            } else if (sqlite3_total_changes64(db) != changes_before) {
+                return false;  // The Transaction rolls back as it goes out of scope.
+            }
+            // Otherwise the job failed before it changed a row (a 404, a constraint that
+            // SQLite undid with its statement): nothing to undo, its neighbours go on.
+        }
+    }
+    transaction.commit();
+    committed_batches_.fetch_add(1, std::memory_order_relaxed);
+    return true;
 }
 
 }  // namespace threadsd::store

@@ -2,10 +2,15 @@
 // The single writer: one SQLite write connection owned by a strand on its own thread.
 //
 // Requests never touch the write connection. They hand a job to the writer and wait;
-// the writer runs every job that is waiting in one transaction (group commit), each in
-// its own savepoint so that one failing job does not fail its neighbours, and completes
-// each job only after COMMIT has returned. The writer's thread is not an I/O thread, so
-// an fsync never stalls a socket.
+// the writer runs every job that is waiting in one transaction (group commit) and
+// completes each job only after COMMIT has returned. The writer's thread is not an I/O
+// thread, so an fsync never stalls a socket.
+//
+// One failing job never fails its neighbours. A job that fails before changing a row
+// (the common case: a 404, a constraint SQLite undid with its statement) is simply left
+// out. One that fails after changing rows makes the writer roll back and run the batch
+// again, each job in its own savepoint. Savepoints are not the default because SQLite
+// copies every page that a savepoint touches.
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +40,7 @@ struct WriteContext {
 };
 
 /// A unit of work for the writer. It must throw to fail; its changes are then undone.
+/// It may run twice (see above), so it must not depend on having run before.
 using WriteJob = std::function<void(WriteContext&)>;
 
 /// Owns the write connection and serializes every write through one strand.
@@ -54,6 +60,9 @@ class Writer {
     /// Number of group transactions committed so far (for tests and metrics).
     std::uint64_t committed_batches() const { return committed_batches_.load(); }
 
+    /// Number of batches run again with a savepoint per job (for tests and metrics).
+    std::uint64_t retried_batches() const { return retried_batches_.load(); }
+
   private:
     /// Called once with the job's outcome; type-erases the awaiting coroutine's handler.
     using Completion = std::function<void(std::exception_ptr)>;
@@ -64,10 +73,21 @@ class Writer {
         Completion complete;  ///< Resumes the owner.
     };
 
+    /// How run_batch() keeps the jobs of a batch apart.
+    enum class Isolation {
+        kNone,             ///< Jobs run back to back; the fast path.
+        kSavepointPerJob,  ///< Each job in a savepoint, so a failed one can be undone alone.
+    };
+
     /// Queues `pending` on the strand and schedules a flush if none is scheduled.
     void enqueue(Pending pending);
     /// Runs every queued job in one transaction; on the strand only.
     void flush();
+    /// Runs `batch` in one transaction and commits it, recording each job's failure in
+    /// `outcomes`. With Isolation::kNone, returns false (rolled back) when a job failed
+    /// after changing rows. Throws when the transaction itself fails.
+    bool run_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& outcomes,
+                   Isolation isolation);
 
     Connection connection_;          ///< The write connection; used on the strand only.
     ThreadWrites threads_;           ///< Write statements over connection_.
@@ -80,6 +100,7 @@ class Writer {
     std::vector<Pending> queued_;   ///< Jobs waiting for the next flush; strand only.
     bool flush_scheduled_ = false;  ///< A flush is already posted; strand only.
     std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
+    std::atomic<std::uint64_t> retried_batches_{0};    ///< Batches run a second time.
 };
 
 }  // namespace threadsd::store
