@@ -3,12 +3,13 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace threadsd::api {
 namespace {
 
-// Bytes that JSON strings must escape: controls, '"' and '\\'. One table lookup per byte
-// is the whole cost of the common case, a string with nothing to escape.
+// Bytes that JSON strings must escape: controls, '"' and '\\'.
 constexpr std::array<bool, 256> kMustEscape = [] {
     std::array<bool, 256> table{};
     for (std::size_t c = 0; c < 0x20; ++c) {
@@ -19,6 +20,20 @@ constexpr std::array<bool, 256> kMustEscape = [] {
     return table;
 }();
 
+// True when one of the 8 bytes of `word` must be escaped (the classic "has a byte less
+// than n" and "has a zero byte" bit tricks). Most strings have nothing to escape, so
+// they are checked 8 bytes per step; bytes of 0x80 and above (UTF-8) never match.
+bool any_must_escape(std::uint64_t word) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101;
+    constexpr std::uint64_t kHighBits = 0x8080808080808080;
+    const std::uint64_t quote = word ^ (kOnes * '"');
+    const std::uint64_t backslash = word ^ (kOnes * '\\');
+    const std::uint64_t below_space = (word - kOnes * 0x20) & ~word;
+    const std::uint64_t is_quote = (quote - kOnes) & ~quote;
+    const std::uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+    return ((below_space | is_quote | is_backslash) & kHighBits) != 0;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view value) {
@@ -28,6 +43,14 @@ void append_json_string(std::string& out, std::string_view value) {
     out.push_back('"');
     std::size_t run_start = 0;
     for (std::size_t i = 0; i < value.size(); ++i) {
+        if (i % 8 == 0 && i + 8 <= value.size()) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, value.data() + i, sizeof word);
+            if (!any_must_escape(word)) {
+                i += 7;  // Nothing here: on to the next 8 bytes.
+                continue;
+            }
+        }
         const auto c = static_cast<unsigned char>(value[i]);
         if (!kMustEscape[c]) {
             continue;  // Copied in runs below; input is already valid UTF-8.

@@ -26,6 +26,25 @@ std::string base64url(const unsigned char* data, std::size_t size) {
     return out;
 }
 
+// SHA-256 fetched from OpenSSL's provider once, and a digest context per thread: the
+// one-shot EVP_Digest fetches and allocates on every call, which every request pays.
+struct Sha256 {
+    Sha256() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), context(EVP_MD_CTX_new()) {
+        if (md == nullptr || context == nullptr) {
+            throw std::runtime_error("OpenSSL has no SHA-256");
+        }
+    }
+    ~Sha256() {
+        EVP_MD_CTX_free(context);
+        EVP_MD_free(md);
+    }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+
+    EVP_MD* md;           ///< The fetched algorithm.
+    EVP_MD_CTX* context;  ///< Reused for every digest on this thread.
+};
+
 api::ApiError unauthorized(std::string message) {
     return {api::ErrorCode::kUnauthorized, std::move(message)};
 }
@@ -33,11 +52,12 @@ api::ApiError unauthorized(std::string message) {
 }  // namespace
 
 KeyHash hash_api_key(std::string_view secret) {
+    thread_local Sha256 sha256;
     KeyHash hash{};
     unsigned int length = 0;
-    if (EVP_Digest(secret.data(), secret.size(), hash.data(), &length, EVP_sha256(), nullptr) !=
-            1 ||
-        length != hash.size()) {
+    if (EVP_DigestInit_ex2(sha256.context, sha256.md, nullptr) != 1 ||
+        EVP_DigestUpdate(sha256.context, secret.data(), secret.size()) != 1 ||
+        EVP_DigestFinal_ex(sha256.context, hash.data(), &length) != 1 || length != hash.size()) {
         throw std::runtime_error("OpenSSL SHA-256 failed");
     }
     return hash;

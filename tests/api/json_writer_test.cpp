@@ -128,6 +128,46 @@ BOOST_AUTO_TEST_CASE(escapes_control_characters) {
     }
 }
 
+// The escape loop checks 8 bytes per step: every byte value at every offset of strings
+// longer and shorter than a step must come out as a plain per-byte loop would write it.
+BOOST_AUTO_TEST_CASE(every_byte_at_every_offset_is_escaped_like_byte_by_byte) {
+    const auto reference = [](std::string_view value) {
+        std::string out = "\"";
+        for (const char ch : value) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += ch;
+            } else if (c < 0x20) {
+                static const char* const kShort[] = {"\\b", "\\t", "\\n", "", "\\f", "\\r"};
+                const char* shorter = c >= 8 && c <= 13 ? kShort[c - 8] : "";
+                if (*shorter != '\0') {
+                    out += shorter;
+                } else {
+                    static constexpr char kHex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 0x0f];
+                }
+            } else {
+                out += ch;
+            }
+        }
+        return out + "\"";
+    };
+    for (const std::size_t length : {1u, 7u, 8u, 9u, 16u, 23u, 40u}) {
+        for (std::size_t at = 0; at < length; ++at) {
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string value(length, 'a');
+                value[at] = static_cast<char>(byte);
+                const std::string got = quoted(value);
+                BOOST_TEST_REQUIRE(got == reference(value),
+                                   "byte " << byte << " at " << at << " of " << length);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(utf8_passes_through_unchanged) {
     const std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8";
     BOOST_TEST(quoted(text) == "\"" + text + "\"");

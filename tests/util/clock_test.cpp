@@ -39,6 +39,15 @@ BOOST_AUTO_TEST_CASE(format_known_instant_with_millis) {
     BOOST_TEST(format_rfc3339_millis(kKnown - 123 + 50) == "2026-11-28T19:54:33.050Z");
 }
 
+BOOST_AUTO_TEST_CASE(format_pads_every_field_and_handles_years_beyond_four_digits) {
+    BOOST_TEST(format_rfc3339_millis(-62'135'596'800'000) == "0001-01-01T00:00:00.000Z");
+    BOOST_TEST(format_rfc3339_millis(253'402'300'799'999) == "9999-12-31T23:59:59.999Z");
+    BOOST_TEST(format_rfc3339_millis(253'402'300'800'000) == "10000-01-01T00:00:00.000Z");
+    std::string appended = "at ";
+    append_rfc3339_millis(appended, 1'000'000'000'000);
+    BOOST_TEST(appended == "at 2001-09-09T01:46:40.000Z");
+}
+
 BOOST_AUTO_TEST_CASE(format_before_1970) {
     BOOST_TEST(format_rfc3339_millis(-1) == "1969-12-31T23:59:59.999Z");
     BOOST_TEST(format_rfc3339_millis(-1000) == "1969-12-31T23:59:59.000Z");
