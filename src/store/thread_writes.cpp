@@ -8,11 +8,12 @@ ThreadWrites::ThreadWrites(Connection& connection)
           "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
           "  closed_at, closed_reason, metadata, variables)"
           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")),
-      update_maps_(connection.prepare(
-          "UPDATE threads SET metadata = ?2, variables = ?3, updated_at = ?4 WHERE id = ?1")),
+      update_maps_(
+          connection.prepare("UPDATE threads SET metadata = ?2, variables = ?3, updated_at = ?4"
+                             " WHERE organization_id = ?5 AND id = ?1")),
       close_(connection.prepare(
           "UPDATE threads SET is_active = 0, closed_at = ?2, closed_reason = ?3, updated_at = ?4"
-          " WHERE id = ?1")) {}
+          " WHERE organization_id = ?5 AND id = ?1")) {}
 
 void ThreadWrites::insert(const ThreadRecord& thread) {
     insert_.bind(1, thread.id)
@@ -41,7 +42,8 @@ void ThreadWrites::update_maps(const ThreadRecord& thread) {
     update_maps_.bind(1, thread.id)
         .bind(2, thread.metadata_json)
         .bind(3, thread.variables_json)
-        .bind(4, thread.updated_at);
+        .bind(4, thread.updated_at)
+        .bind(5, thread.organization_id);
     update_maps_.run();
 }
 
@@ -49,7 +51,8 @@ void ThreadWrites::close(const ThreadRecord& thread) {
     close_.bind(1, thread.id)
         .bind(2, thread.closed_at.value_or(thread.updated_at))
         .bind(3, thread.closed_reason)
-        .bind(4, thread.updated_at);
+        .bind(4, thread.updated_at)
+        .bind(5, thread.organization_id);
     close_.run();
 }
 

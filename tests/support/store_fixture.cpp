@@ -42,7 +42,9 @@ std::optional<double> query_optional_real(store::Connection& connection, const s
 std::string dump_table(store::Connection& connection, const std::string& table) {
     std::string out = "table " + table + "\n";
     sqlite3_stmt* raw = nullptr;
-    const std::string sql = "SELECT * FROM \"" + table + "\" ORDER BY rowid";
+    // Threads have no rowid (WITHOUT ROWID, keyed by organization and id).
+    const std::string order = table == "threads" ? "organization_id, id" : "rowid";
+    const std::string sql = "SELECT * FROM \"" + table + "\" ORDER BY " + order;
     BOOST_REQUIRE(sqlite3_prepare_v2(connection.handle(), sql.c_str(), -1, &raw, nullptr) ==
                   SQLITE_OK);
     while (sqlite3_step(raw) == SQLITE_ROW) {

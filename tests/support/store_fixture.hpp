@@ -36,7 +36,7 @@ std::optional<std::string> query_optional_text(store::Connection& connection,
 /// The number or NULL in the first column of the first row of `sql` (fails when no row).
 std::optional<double> query_optional_real(store::Connection& connection, const std::string& sql);
 
-/// "table <name>" and every row of it in rowid order, typed, as comparable text.
+/// "table <name>" and every row of it in key order, typed, as comparable text.
 std::string dump_table(store::Connection& connection, const std::string& table);
 
 /// The agents of an `agents import` file; fails the test when the file is refused.
