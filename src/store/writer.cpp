@@ -7,8 +7,10 @@ namespace threadsd::store {
 
 namespace net = boost::asio;
 
-Writer::Writer(const std::string& path, Durability durability)
-    : connection_(path, OpenMode::kReadWrite),
+Writer::Writer(const std::string& path, Durability durability, int checkpoint_frames)
+    : checkpointer_(path, durability),
+      checkpoint_frames_(checkpoint_frames),
+      connection_(path, OpenMode::kReadWrite),
       threads_(connection_),
       thread_reads_(connection_),
       // Prepared once: parsing them again for every job cost 14% of a create (callgrind).
@@ -18,6 +20,15 @@ Writer::Writer(const std::string& path, Durability durability)
       pool_(1),
       strand_(net::make_strand(pool_.get_executor())) {
     set_durability(connection_, durability);
+    sqlite3_wal_hook(connection_.handle(), &Writer::after_commit, this);
+}
+
+int Writer::after_commit(void* writer, sqlite3*, const char*, int frames) {
+    auto* self = static_cast<Writer*>(writer);
+    if (frames >= self->checkpoint_frames_) {
+        self->checkpointer_.request();
+    }
+    return SQLITE_OK;
 }
 
 Writer::~Writer() {

@@ -5,8 +5,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <optional>
@@ -264,6 +266,44 @@ BOOST_AUTO_TEST_CASE(the_writer_commits_with_the_durability_it_was_given) {
         BOOST_REQUIRE_MESSAGE(!outcome.error, rethrown_message(outcome.error));
         BOOST_TEST(synchronous == expected);
     }
+}
+
+// The checkpoint runs on its own thread after the commit that filled the WAL past the
+// threshold. Only the database file, without its WAL, is read afterwards: the row is in
+// it once a checkpoint has copied it there.
+BOOST_AUTO_TEST_CASE(a_commit_past_the_threshold_has_the_wal_copied_into_the_file) {
+    const auto rows_in_file_alone = [](const std::string& db, const std::string& copy,
+                                       const std::string& id) {
+        std::filesystem::copy_file(db, copy, std::filesystem::copy_options::overwrite_existing);
+        return thread_rows(copy, id);
+    };
+    SeededFile file;
+    const std::string copy = file.dir.file("file-alone.db");
+    {
+        // A threshold no small write reaches: the row stays in the WAL.
+        Writer writer(file.path, Durability::kFull);
+        const ThreadRecord thread = web_thread();
+        Outcome outcome;
+        net::io_context io;
+        spawn_write(io, writer, insert_job(thread), outcome);
+        io.run();
+        BOOST_REQUIRE(outcome.done && !outcome.error);
+        BOOST_TEST(writer.checkpoints() == 0u);
+        BOOST_TEST(rows_in_file_alone(file.path, copy, thread.id) == 0);
+    }
+    Writer writer(file.path, Durability::kFull, 1);
+    const ThreadRecord thread = web_thread();
+    Outcome outcome;
+    net::io_context io;
+    spawn_write(io, writer, insert_job(thread), outcome);
+    io.run();
+    BOOST_REQUIRE(outcome.done && !outcome.error);
+    // Waits for the other thread, without asserting how long it takes.
+    for (int i = 0; i < 1000 && writer.checkpoints() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    BOOST_TEST_REQUIRE(writer.checkpoints() >= 1u);
+    BOOST_TEST(rows_in_file_alone(file.path, copy, thread.id) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_jobs_are_group_committed) {

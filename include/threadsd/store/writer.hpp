@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "threadsd/store/checkpointer.hpp"
 #include "threadsd/store/sqlite.hpp"
 #include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/thread_writes.hpp"
@@ -46,8 +47,15 @@ using WriteJob = std::function<void(WriteContext&)>;
 /// Owns the write connection and serializes every write through one strand.
 class Writer {
   public:
-    /// Opens the write connection to `path` with `durability` and starts the writer thread.
-    Writer(const std::string& path, Durability durability);
+    /// WAL frames after a commit beyond which the checkpointer is asked to run (SQLite's
+    /// own automatic checkpoint uses the same number).
+    static constexpr int kCheckpointFrames = 1000;
+
+    /// Opens the write connection to `path` with `durability` and starts the writer
+    /// thread; commits that leave `checkpoint_frames` or more in the WAL ask for a
+    /// checkpoint.
+    Writer(const std::string& path, Durability durability,
+           int checkpoint_frames = kCheckpointFrames);
     /// Finishes every queued job, then closes the connection.
     ~Writer();
     Writer(const Writer&) = delete;
@@ -62,6 +70,9 @@ class Writer {
 
     /// Number of batches run again with a savepoint per job (for tests and metrics).
     std::uint64_t retried_batches() const { return retried_batches_.load(); }
+
+    /// Checkpoints run so far (for tests and metrics).
+    std::uint64_t checkpoints() const { return checkpointer_.runs(); }
 
   private:
     /// Called once with the job's outcome; type-erases the awaiting coroutine's handler.
@@ -83,12 +94,17 @@ class Writer {
     void enqueue(Pending pending);
     /// Runs every queued job in one transaction; on the strand only.
     void flush();
+    /// SQLite's WAL hook: after each commit, asks the checkpointer to run when the WAL
+    /// holds `frames` >= checkpoint_frames_. Replaces the automatic checkpoint.
+    static int after_commit(void* writer, sqlite3* db, const char* schema, int frames);
     /// Runs `batch` in one transaction and commits it, recording each job's failure in
     /// `outcomes`. With Isolation::kNone, returns false (rolled back) when a job failed
     /// after changing rows. Throws when the transaction itself fails.
     bool run_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& outcomes,
                    Isolation isolation);
 
+    Checkpointer checkpointer_;      ///< Outlives connection_, whose commits call it.
+    int checkpoint_frames_;          ///< WAL frames that make a commit ask for a checkpoint.
     Connection connection_;          ///< The write connection; used on the strand only.
     ThreadWrites threads_;           ///< Write statements over connection_.
     ThreadReads thread_reads_;       ///< Read statements over connection_.

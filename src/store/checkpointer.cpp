@@ -1,0 +1,39 @@
+#include "threadsd/store/checkpointer.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::store {
+
+Checkpointer::Checkpointer(const std::string& path, Durability durability)
+    : connection_(path, OpenMode::kReadWrite) {
+    set_durability(connection_, durability);
+}
+
+Checkpointer::~Checkpointer() {
+    pool_.join();
+}
+
+void Checkpointer::request() {
+    if (!waiting_.exchange(true)) {
+        boost::asio::post(pool_, [this] { run(); });
+    }
+}
+
+void Checkpointer::run() {
+    // Cleared first: a request made while this one copies pages queues the next one.
+    waiting_.store(false);
+    int wal_frames = 0;
+    int copied_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(
+        connection_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied_frames);
+    runs_.fetch_add(1, std::memory_order_relaxed);
+    // BUSY only means another checkpoint (the CLI's, say) is running; the next one will
+    // catch up. Anything else leaves the WAL growing, which an operator should hear of.
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        util::log_error(std::string("checkpoint failed: ") + sqlite3_errmsg(connection_.handle()));
+    }
+}
+
+}  // namespace threadsd::store
