@@ -85,8 +85,9 @@ ApiResult ThreadApi::get_thread(const auth::Caller& caller, std::string_view thr
     if (!id) {
         return error_result(kBadThreadId);
     }
+    const auto details = store_.agent_details(caller.catalog_generation);
     auto session = store_.read();
-    const auto thread = session->threads.find(caller.organization_id, *id);
+    const auto thread = session->threads.find(caller.organization_id, *id, &details);
     if (!thread) {
         return error_result(kUnknownThread);
     }
@@ -101,9 +102,11 @@ ApiResult ThreadApi::list_threads(const auth::Caller& caller, std::string_view q
     const auto& request = std::get<ListQuery>(parsed);
     std::vector<store::ThreadRecord> threads;
     {
+        const auto details = store_.agent_details(caller.catalog_generation);
         auto session = store_.read();
         // One row more than the page tells whether another page exists.
-        threads = session->threads.list(caller.organization_id, request.filter, request.limit + 1);
+        threads = session->threads.list(caller.organization_id, request.filter, request.limit + 1,
+                                        &details);
     }
     const bool more = threads.size() > request.limit;
     if (more) {

@@ -27,15 +27,19 @@ void CatalogCache::observe(std::int64_t generation) {
     if (generation > generation_) {
         keys_.clear();
         agents_.clear();
+        agents_by_id_.clear();
+        versions_by_id_.clear();
         generation_ = generation;
     }
 }
 
-std::optional<ApiKeyRecord> CatalogCache::api_key(const SecretHash& hash, std::int64_t generation,
-                                                  const KeyLoader& load) {
+template <typename Map, typename Key, typename Load>
+std::optional<typename Map::mapped_type> CatalogCache::get_or_load(Map& map, Key&& key,
+                                                                   std::int64_t generation,
+                                                                   const Load& load) {
     {
         std::lock_guard lock(mutex_);
-        if (const auto found = keys_.find(hash); found != keys_.end()) {
+        if (const auto found = map.find(key); found != map.end()) {
             return found->second;
         }
     }
@@ -43,37 +47,36 @@ std::optional<ApiKeyRecord> CatalogCache::api_key(const SecretHash& hash, std::i
     if (loaded) {
         std::lock_guard lock(mutex_);
         if (generation == generation_) {
-            if (keys_.size() >= kMaxEntries) {
-                keys_.clear();
+            if (map.size() >= kMaxEntries) {
+                map.clear();
             }
-            keys_.emplace(hash, *loaded);
+            map.emplace(std::forward<Key>(key), *loaded);
         }
     }
     return loaded;
+}
+
+std::optional<ApiKeyRecord> CatalogCache::api_key(const SecretHash& hash, std::int64_t generation,
+                                                  const KeyLoader& load) {
+    return get_or_load(keys_, hash, generation, load);
 }
 
 std::optional<AgentWithPublishedVersion> CatalogCache::live_agent(std::string_view organization_id,
                                                                   std::string_view agent_id,
                                                                   std::int64_t generation,
                                                                   const AgentLoader& load) {
-    auto key = agent_key(organization_id, agent_id);
-    {
-        std::lock_guard lock(mutex_);
-        if (const auto found = agents_.find(key); found != agents_.end()) {
-            return found->second;
-        }
-    }
-    auto loaded = load();
-    if (loaded) {
-        std::lock_guard lock(mutex_);
-        if (generation == generation_) {
-            if (agents_.size() >= kMaxEntries) {
-                agents_.clear();
-            }
-            agents_.emplace(std::move(key), *loaded);
-        }
-    }
-    return loaded;
+    return get_or_load(agents_, agent_key(organization_id, agent_id), generation, load);
+}
+
+std::optional<AgentRecord> CatalogCache::agent(const std::string& agent_id, std::int64_t generation,
+                                               const AgentByIdLoader& load) {
+    return get_or_load(agents_by_id_, agent_id, generation, load);
+}
+
+std::optional<AgentVersionRecord> CatalogCache::version(const std::string& version_id,
+                                                        std::int64_t generation,
+                                                        const VersionLoader& load) {
+    return get_or_load(versions_by_id_, version_id, generation, load);
 }
 
 std::int64_t CatalogCache::generation() const {

@@ -52,6 +52,23 @@ std::optional<AgentWithPublishedVersion> Store::live_agent(std::string_view orga
     });
 }
 
+AgentDetailsSource Store::agent_details(std::int64_t generation) {
+    AgentDetailsSource source;
+    source.agent = [this, generation](const std::string& agent_id) {
+        return catalog_cache_.agent(agent_id, generation, [&] {
+            auto session = read();
+            return session->threads.agent_by_id(agent_id);
+        });
+    };
+    source.version = [this, generation](const std::string& version_id) {
+        return catalog_cache_.version(version_id, generation, [&] {
+            auto session = read();
+            return session->threads.version_by_id(version_id);
+        });
+    };
+    return source;
+}
+
 void Store::give_back(std::unique_ptr<ReadSession> session) {
     std::lock_guard lock(idle_mutex_);
     idle_.push_back(std::move(session));

@@ -1,20 +1,17 @@
 #include "threadsd/store/thread_reads.hpp"
 
+#include <stdexcept>
+
 namespace threadsd::store {
 namespace {
 
-// Thread columns, then the agent as it is now, then the version the thread is bound to.
+// Thread columns, with the ids of the agent and version that add_details() fills in.
 constexpr std::string_view kSelectColumns =
     "SELECT t.id, t.organization_id, t.to_phone_number, t.from_phone_number,"
     "       t.from_phone_number_id, t.lead_id, t.is_active, t.created_at, t.updated_at,"
-    "       t.closed_at, t.closed_reason, t.metadata, t.variables,"
-    "       a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
-    "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
-    "       v.discard_inbound_sms"
+    "       t.closed_at, t.closed_reason, t.metadata, t.variables, t.agent_id,"
+    "       t.agent_version_id"
     "  FROM threads t";
-constexpr std::string_view kJoinAgent =
-    "  JOIN agents a ON a.id = t.agent_id"
-    "  JOIN agent_versions v ON v.id = t.agent_version_id";
 
 // The index whose range a filtered page scans, named outright: without statistics
 // SQLite prefers the table's own (organization_id, id) order and filters row by row.
@@ -50,12 +47,25 @@ ThreadRecord read_thread(const Statement& row) {
     thread.closed_reason = row.optional_text(10);
     thread.metadata_json = row.optional_text(11);
     thread.variables_json = row.optional_text(12);
-    thread.agent = AgentRecord{row.text(13),          row.text(14), row.text(15),
-                               row.optional_text(16), row.text(17), row.integer(18) != 0};
-    thread.agent_version = AgentVersionRecord{
-        row.text(19),          row.integer(20),       row.text(21),        row.text(22),
-        row.optional_real(23), row.optional_real(24), row.integer(25) != 0};
+    thread.agent.id = row.text(13);
+    thread.agent_version.id = row.text(14);
     return thread;
+}
+
+// Steps `statement` to the end, reading each row as a thread; always resets it.
+std::vector<ThreadRecord> read_threads(Statement& statement, std::size_t expected) {
+    std::vector<ThreadRecord> threads;
+    threads.reserve(expected);
+    try {
+        while (statement.step()) {
+            threads.push_back(read_thread(statement));
+        }
+    } catch (...) {
+        statement.reset();
+        throw;
+    }
+    statement.reset();
+    return threads;
 }
 
 // Bit i set: filter i is present. The order matches the ?2..?7 parameters.
@@ -69,25 +79,86 @@ unsigned filter_mask(const ThreadFilter& filter) {
 
 ThreadReads::ThreadReads(Connection& connection)
     : connection_(connection),
-      find_(connection.prepare(std::string(kSelectColumns)
-                                   .append(kJoinAgent)
-                                   .append(" WHERE t.organization_id = ?2 AND t.id = ?1"))) {}
+      find_(connection.prepare(
+          std::string(kSelectColumns).append(" WHERE t.organization_id = ?2 AND t.id = ?1"))),
+      agent_by_id_(connection.prepare(
+          "SELECT id, organization_id, name, description, agent_type, deleted FROM agents"
+          " WHERE id = ?1")),
+      version_by_id_(
+          connection.prepare("SELECT id, version, name, mode, sms_max_tokens, sms_temperature,"
+                             "       discard_inbound_sms FROM agent_versions WHERE id = ?1")) {}
+
+std::optional<AgentRecord> ThreadReads::agent_by_id(const std::string& agent_id) {
+    agent_by_id_.bind(1, agent_id);
+    std::optional<AgentRecord> agent;
+    if (agent_by_id_.step()) {
+        agent = AgentRecord{agent_by_id_.text(0), agent_by_id_.text(1),
+                            agent_by_id_.text(2), agent_by_id_.optional_text(3),
+                            agent_by_id_.text(4), agent_by_id_.integer(5) != 0};
+    }
+    agent_by_id_.reset();
+    return agent;
+}
+
+std::optional<AgentVersionRecord> ThreadReads::version_by_id(const std::string& version_id) {
+    version_by_id_.bind(1, version_id);
+    std::optional<AgentVersionRecord> version;
+    if (version_by_id_.step()) {
+        version =
+            AgentVersionRecord{version_by_id_.text(0),          version_by_id_.integer(1),
+                               version_by_id_.text(2),          version_by_id_.text(3),
+                               version_by_id_.optional_real(4), version_by_id_.optional_real(5),
+                               version_by_id_.integer(6) != 0};
+    }
+    version_by_id_.reset();
+    return version;
+}
+
+void ThreadReads::add_details(std::vector<ThreadRecord>& threads,
+                              const AgentDetailsSource* details) {
+    // A page names few agents; each is looked up once.
+    std::map<std::string, AgentRecord, std::less<>> agents;
+    std::map<std::string, AgentVersionRecord, std::less<>> versions;
+    for (auto& thread : threads) {
+        auto agent = agents.find(thread.agent.id);
+        if (agent == agents.end()) {
+            auto found =
+                details != nullptr ? details->agent(thread.agent.id) : agent_by_id(thread.agent.id);
+            if (!found) {
+                // The foreign key makes this impossible short of a damaged store.
+                throw std::runtime_error("thread " + thread.id + " names a missing agent");
+            }
+            agent = agents.emplace(thread.agent.id, std::move(*found)).first;
+        }
+        auto version = versions.find(thread.agent_version.id);
+        if (version == versions.end()) {
+            auto found = details != nullptr ? details->version(thread.agent_version.id)
+                                            : version_by_id(thread.agent_version.id);
+            if (!found) {
+                throw std::runtime_error("thread " + thread.id + " names a missing version");
+            }
+            version = versions.emplace(thread.agent_version.id, std::move(*found)).first;
+        }
+        thread.agent = agent->second;
+        thread.agent_version = version->second;
+    }
+}
 
 std::optional<ThreadRecord> ThreadReads::find(std::string_view organization_id,
-                                              std::string_view thread_id) {
+                                              std::string_view thread_id,
+                                              const AgentDetailsSource* details) {
     find_.bind(1, thread_id).bind(2, organization_id);
-    std::optional<ThreadRecord> thread;
-    if (find_.step()) {
-        thread = read_thread(find_);
+    auto threads = read_threads(find_, 1);
+    if (threads.empty()) {
+        return std::nullopt;
     }
-    find_.reset();
-    return thread;
+    add_details(threads, details);
+    return std::move(threads.front());
 }
 
 std::string ThreadReads::list_sql(const ThreadFilter& filter) {
     std::string sql(kSelectColumns);
     sql += index_for(filter);
-    sql += kJoinAgent;
     sql += " WHERE t.organization_id = ?1";
     if (filter.agent_id) {
         sql += " AND t.agent_id = ?2";
@@ -112,7 +183,8 @@ std::string ThreadReads::list_sql(const ThreadFilter& filter) {
 }
 
 std::vector<ThreadRecord> ThreadReads::list(std::string_view organization_id,
-                                            const ThreadFilter& filter, std::size_t limit) {
+                                            const ThreadFilter& filter, std::size_t limit,
+                                            const AgentDetailsSource* details) {
     const unsigned mask = filter_mask(filter);
     auto it = list_by_filters_.find(mask);
     if (it == list_by_filters_.end()) {
@@ -139,17 +211,8 @@ std::vector<ThreadRecord> ThreadReads::list(std::string_view organization_id,
         statement.bind(7, *filter.id_at_or_above);
     }
     statement.bind(8, static_cast<std::int64_t>(limit));
-    std::vector<ThreadRecord> threads;
-    threads.reserve(limit);
-    try {
-        while (statement.step()) {
-            threads.push_back(read_thread(statement));
-        }
-    } catch (...) {
-        statement.reset();
-        throw;
-    }
-    statement.reset();
+    auto threads = read_threads(statement, limit);
+    add_details(threads, details);
     return threads;
 }
 

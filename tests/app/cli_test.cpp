@@ -617,6 +617,20 @@ BOOST_AUTO_TEST_CASE(catalog_changes_by_plain_sql_are_seen_by_the_next_request) 
         BOOST_TEST_REQUIRE(rc == SQLITE_OK, (error != nullptr ? error : "") << " in " << sql);
     };
 
+    const auto thread_id =
+        std::string(client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key)
+                        .json()
+                        .at("thread")
+                        .at("id")
+                        .as_string());
+    execute(std::string("UPDATE agents SET name = 'Renamed by SQL' WHERE id = '") +
+            demo::kSupportBot + "'");
+    const auto renamed = client.request(verb::get, "/api/v1/threads/" + thread_id, std::nullopt,
+                                        {{"X-API-Key", key}});
+    BOOST_TEST_REQUIRE(renamed.status() == 200u, renamed.message.body());
+    BOOST_TEST(renamed.json().at("thread").at("agentDetails").at("name") ==
+               json::value("Renamed by SQL"));
+
     execute(std::string("UPDATE agents SET deleted = 1 WHERE id = '") + demo::kSupportBot + "'");
     const auto gone = client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key);
     BOOST_TEST(gone.status() == 404u, gone.message.body());

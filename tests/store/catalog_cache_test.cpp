@@ -115,6 +115,29 @@ BOOST_AUTO_TEST_CASE(agents_are_cached_per_organization) {
     BOOST_TEST(org_b.calls == 1);
 }
 
+BOOST_AUTO_TEST_CASE(agents_and_versions_by_id_are_cached_until_the_generation_moves) {
+    CatalogCache cache;
+    cache.observe(1);
+    CountingLoader<AgentRecord> agents{
+        AgentRecord{"a1", "org", "Bot", std::nullopt, "TEXT", false}};
+    threadsd::store::AgentVersionRecord v1;
+    v1.id = "v1";
+    CountingLoader<threadsd::store::AgentVersionRecord> versions{v1};
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST(cache.agent("a1", 1, agents.fn())->name == "Bot");
+        BOOST_TEST(cache.version("v1", 1, versions.fn())->id == "v1");
+    }
+    BOOST_TEST(agents.calls == 1);
+    BOOST_TEST(versions.calls == 1);
+
+    agents.value->name = "Renamed";
+    cache.observe(2);
+    BOOST_TEST(cache.agent("a1", 2, agents.fn())->name == "Renamed");
+    cache.version("v1", 2, versions.fn());
+    BOOST_TEST(agents.calls == 2);
+    BOOST_TEST(versions.calls == 2);
+}
+
 BOOST_AUTO_TEST_CASE(a_full_cache_starts_over_instead_of_growing) {
     CatalogCache cache;
     cache.observe(0);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -382,6 +383,49 @@ BOOST_AUTO_TEST_CASE(find_and_list_show_the_agent_as_it_is_now_and_the_bound_ver
     BOOST_TEST(found_old->agent_version.sms_max_tokens == std::optional<double>(128));
     BOOST_TEST(found_old->agent_version.sms_temperature == std::optional<double>(0.5));
     BOOST_TEST(found_old->agent.name == "Support bot");
+}
+
+// The server hands ThreadReads its catalog cache: the details come from there, each
+// distinct agent and version asked for once per page, and the table is not joined.
+BOOST_AUTO_TEST_CASE(details_come_from_the_source_given_once_per_agent_and_version) {
+    SeededThreads data;
+    ThreadReads reads(data.fixture.connection);
+    std::map<std::string, int> asked;
+    threadsd::store::AgentDetailsSource source;
+    source.agent = [&](const std::string& id) {
+        ++asked["agent " + id];
+        return std::optional<threadsd::store::AgentRecord>(threadsd::store::AgentRecord{
+            id, "org", "from the source", std::nullopt, "TEXT", false});
+    };
+    source.version = [&](const std::string& id) {
+        ++asked["version " + id];
+        threadsd::store::AgentVersionRecord version;
+        version.id = id;
+        version.name = "source version";
+        return std::optional<threadsd::store::AgentVersionRecord>(version);
+    };
+
+    const auto page = reads.list(demo::kOrganization, ThreadFilter{}, 30, &source);
+    BOOST_TEST_REQUIRE(page.size() == 30u);
+    for (const auto& thread : page) {
+        BOOST_TEST(thread.agent.name == "from the source");
+        BOOST_TEST(thread.agent_version.name == "source version");
+        BOOST_TEST((thread.agent.id == demo::kSupportBot || thread.agent.id == demo::kVoiceAgent));
+    }
+    // Two agents and two versions on the page, each asked for once.
+    BOOST_TEST(asked.size() == 4u);
+    for (const auto& [what, times] : asked) {
+        BOOST_TEST(times == 1, what);
+    }
+
+    const auto one = reads.find(demo::kOrganization, data.all[1].id, &source);
+    BOOST_TEST_REQUIRE(one.has_value());
+    BOOST_TEST(one->agent.name == "from the source");
+    BOOST_TEST(one->agent_version.id == data.all[1].agent_version.id);
+
+    // A source that does not know the agent: the store is damaged, and the read says so.
+    source.agent = [](const std::string&) { return std::optional<threadsd::store::AgentRecord>(); };
+    BOOST_CHECK_THROW(reads.find(demo::kOrganization, data.all[1].id, &source), std::runtime_error);
 }
 
 BOOST_AUTO_TEST_CASE(list_is_newest_first_and_respects_the_limit) {

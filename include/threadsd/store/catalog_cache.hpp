@@ -33,6 +33,10 @@ class CatalogCache {
     using KeyLoader = std::function<std::optional<ApiKeyRecord>()>;
     /// Loads an agent from the store when the cache does not hold it.
     using AgentLoader = std::function<std::optional<AgentWithPublishedVersion>()>;
+    /// Loads an agent by id alone (deleted or not) when the cache does not hold it.
+    using AgentByIdLoader = std::function<std::optional<AgentRecord>()>;
+    /// Loads an agent version by id when the cache does not hold it.
+    using VersionLoader = std::function<std::optional<AgentVersionRecord>()>;
 
     /// Most entries of each kind; beyond it the kind is emptied and refilled on demand.
     static constexpr std::size_t kMaxEntries = 100'000;
@@ -52,10 +56,24 @@ class CatalogCache {
                                                         std::int64_t generation,
                                                         const AgentLoader& load);
 
+    /// The agent `agent_id`, deleted or not, as a thread's agentDetails shows it.
+    std::optional<AgentRecord> agent(const std::string& agent_id, std::int64_t generation,
+                                     const AgentByIdLoader& load);
+
+    /// The agent version `version_id`, as a thread's agentVersionDetails shows it.
+    std::optional<AgentVersionRecord> version(const std::string& version_id,
+                                              std::int64_t generation, const VersionLoader& load);
+
     /// The generation the entries belong to (for tests).
     std::int64_t generation() const;
 
   private:
+    /// The entry of `map` under `key`, or what `load` returns, kept when `generation` is
+    /// still the cache's (see the file comment).
+    template <typename Map, typename Key, typename Load>
+    std::optional<typename Map::mapped_type> get_or_load(Map& map, Key&& key,
+                                                         std::int64_t generation, const Load& load);
+
     /// Hashes a key hash: its first 8 bytes are already uniformly random.
     struct SecretHashHasher {
         std::size_t operator()(const SecretHash& hash) const noexcept;
@@ -66,6 +84,8 @@ class CatalogCache {
     std::unordered_map<SecretHash, ApiKeyRecord, SecretHashHasher> keys_;  ///< By hash.
     /// By organization id, a newline, and agent id (neither can contain a newline).
     std::unordered_map<std::string, AgentWithPublishedVersion> agents_;
+    std::unordered_map<std::string, AgentRecord> agents_by_id_;           ///< By agent id.
+    std::unordered_map<std::string, AgentVersionRecord> versions_by_id_;  ///< By version id.
 };
 
 }  // namespace threadsd::store

@@ -70,6 +70,9 @@ class Store {
                                                         std::string_view agent_id,
                                                         std::int64_t generation);
 
+    /// Agent and version details for thread reads, from memory when cached.
+    AgentDetailsSource agent_details(std::int64_t generation);
+
     /// The single writer.
     Writer& writer() { return writer_; }
 
