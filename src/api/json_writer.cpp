@@ -1,5 +1,6 @@
 #include "threadsd/api/json_writer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -34,63 +35,112 @@ bool any_must_escape(std::uint64_t word) {
     return ((below_space | is_quote | is_backslash) & kHighBits) != 0;
 }
 
-}  // namespace
-
-void append_json_string(std::string& out, std::string_view value) {
+// Writes `value` quoted and escaped at `out`, which has room for 6 * size + 2 bytes (every
+// byte escaped as \u00XX); returns the end of what it wrote.
+char* write_json_string(char* out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
-    // One growth for the common case; escapes may grow it again.
-    out.reserve(out.size() + value.size() + 2);
-    out.push_back('"');
-    std::size_t run_start = 0;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (i % 8 == 0 && i + 8 <= value.size()) {
+    *out++ = '"';
+    const char* const data = value.data();
+    const std::size_t size = value.size();
+    std::size_t i = 0;
+    while (i < size) {
+        if (i + 8 <= size) {
             std::uint64_t word = 0;
-            std::memcpy(&word, value.data() + i, sizeof word);
+            std::memcpy(&word, data + i, sizeof word);
             if (!any_must_escape(word)) {
-                i += 7;  // Nothing here: on to the next 8 bytes.
+                std::memcpy(out, data + i, sizeof word);  // Nothing to escape: copy 8 at once.
+                out += sizeof word;
+                i += sizeof word;
                 continue;
             }
         }
-        const auto c = static_cast<unsigned char>(value[i]);
-        if (!kMustEscape[c]) {
-            continue;  // Copied in runs below; input is already valid UTF-8.
-        }
-        out.append(value.data() + run_start, i - run_start);
-        run_start = i + 1;
-        switch (c) {
-            case '"':
-                out.append("\\\"");
-                break;
-            case '\\':
-                out.append("\\\\");
-                break;
-            case '\n':
-                out.append("\\n");
-                break;
-            case '\r':
-                out.append("\\r");
-                break;
-            case '\t':
-                out.append("\\t");
-                break;
-            case '\b':
-                out.append("\\b");
-                break;
-            case '\f':
-                out.append("\\f");
-                break;
-            default:
-                out.append("\\u00");
-                out.push_back(kHex[c >> 4]);
-                out.push_back(kHex[c & 0x0f]);
+        // Byte by byte until the next 8-byte step (or the end).
+        const std::size_t step_end = std::min(size, i + 8);
+        for (; i < step_end; ++i) {
+            const auto c = static_cast<unsigned char>(data[i]);
+            if (!kMustEscape[c]) {
+                *out++ = static_cast<char>(c);  // Input is already valid UTF-8.
+                continue;
+            }
+            *out++ = '\\';
+            switch (c) {
+                case '"':
+                case '\\':
+                    *out++ = static_cast<char>(c);
+                    break;
+                case '\n':
+                    *out++ = 'n';
+                    break;
+                case '\r':
+                    *out++ = 'r';
+                    break;
+                case '\t':
+                    *out++ = 't';
+                    break;
+                case '\b':
+                    *out++ = 'b';
+                    break;
+                case '\f':
+                    *out++ = 'f';
+                    break;
+                default:
+                    *out++ = 'u';
+                    *out++ = '0';
+                    *out++ = '0';
+                    *out++ = kHex[c >> 4];
+                    *out++ = kHex[c & 0x0f];
+            }
         }
     }
-    out.append(value.data() + run_start, value.size() - run_start);
-    out.push_back('"');
+    *out++ = '"';
+    return out;
+}
+
+// The most bytes write_json_string() may write for `value`.
+std::size_t max_json_string_size(std::string_view value) {
+    return 6 * value.size() + 2;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view value) {
+    const std::size_t start = out.size();
+    out.resize(start + max_json_string_size(value));
+    char* const end = write_json_string(out.data() + start, value);
+    out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 JsonWriter::JsonWriter() {
-    out_.reserve(1024);
+    reserve(1024);
+}
+
+void JsonWriter::reserve(std::size_t more) {
+    if (capacity_ - size_ >= more) {
+        return;
+    }
+    const std::size_t capacity = std::max(capacity_ * 2, size_ + more);
+    auto data = std::make_unique_for_overwrite<char[]>(capacity);
+    if (size_ != 0) {
+        std::memcpy(data.get(), data_.get(), size_);
+    }
+    data_ = std::move(data);
+    capacity_ = capacity;
+}
+
+void JsonWriter::put(char c) {
+    reserve(1);
+    data_[size_++] = c;
+}
+
+void JsonWriter::put(std::string_view text) {
+    reserve(text.size());
+    std::memcpy(data_.get() + size_, text.data(), text.size());
+    size_ += text.size();
+}
+
+void JsonWriter::put_string(std::string_view value) {
+    reserve(max_json_string_size(value));
+    size_ = static_cast<std::size_t>(write_json_string(data_.get() + size_, value) - data_.get());
 }
 
 void JsonWriter::separate() {
@@ -101,7 +151,7 @@ void JsonWriter::separate() {
     if (depth_ > 0) {
         const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
         if (has_items_ & bit) {
-            out_.push_back(',');
+            put(',');
         }
         has_items_ |= bit;
     }
@@ -109,43 +159,43 @@ void JsonWriter::separate() {
 
 JsonWriter& JsonWriter::begin_object() {
     separate();
-    out_.push_back('{');
+    put('{');
     ++depth_;
     has_items_ &= ~(std::uint64_t{1} << (depth_ - 1));
     return *this;
 }
 
 JsonWriter& JsonWriter::end_object() {
-    out_.push_back('}');
+    put('}');
     --depth_;
     return *this;
 }
 
 JsonWriter& JsonWriter::begin_array() {
     separate();
-    out_.push_back('[');
+    put('[');
     ++depth_;
     has_items_ &= ~(std::uint64_t{1} << (depth_ - 1));
     return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-    out_.push_back(']');
+    put(']');
     --depth_;
     return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
     separate();
-    append_json_string(out_, name);
-    out_.push_back(':');
+    put_string(name);
+    put(':');
     after_key_ = true;
     return *this;
 }
 
 JsonWriter& JsonWriter::string(std::string_view value) {
     separate();
-    append_json_string(out_, value);
+    put_string(value);
     return *this;
 }
 
@@ -153,7 +203,7 @@ JsonWriter& JsonWriter::number(std::int64_t value) {
     separate();
     char buffer[24];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    out_.append(buffer, result.ptr);
+    put(std::string_view(buffer, static_cast<std::size_t>(result.ptr - buffer)));
     return *this;
 }
 
@@ -164,31 +214,30 @@ JsonWriter& JsonWriter::number(double value) {
     separate();
     char buffer[32];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    out_.append(buffer, result.ptr);
+    put(std::string_view(buffer, static_cast<std::size_t>(result.ptr - buffer)));
     return *this;
 }
 
 JsonWriter& JsonWriter::boolean(bool value) {
     separate();
-    out_.append(value ? "true" : "false");
+    put(value ? "true" : "false");
     return *this;
 }
-
 JsonWriter& JsonWriter::null() {
     separate();
-    out_.append("null");
+    put("null");
     return *this;
 }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {
     separate();
-    out_.append(json);
+    put(json);
     return *this;
 }
 
 std::string JsonWriter::take() {
-    std::string result = std::move(out_);
-    out_.clear();
+    std::string result(str());
+    size_ = 0;
     depth_ = 0;
     has_items_ = 0;
     after_key_ = false;
