@@ -199,14 +199,28 @@ void set_durability(Connection& connection, Durability durability) {
                                                     : "PRAGMA synchronous = NORMAL");
 }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
-    connection_.exec("BEGIN IMMEDIATE");
+TransactionStatements::TransactionStatements(Connection& connection)
+    : begin(connection.prepare("BEGIN IMMEDIATE")),
+      commit(connection.prepare("COMMIT")),
+      rollback(connection.prepare("ROLLBACK")) {}
+
+Transaction::Transaction(Connection& connection, TransactionStatements* prepared)
+    : connection_(connection), prepared_(prepared) {
+    if (prepared_ != nullptr) {
+        prepared_->begin.run();
+    } else {
+        connection_.exec("BEGIN IMMEDIATE");
+    }
 }
 
 Transaction::~Transaction() {
     if (!done_) {
         try {
-            connection_.exec("ROLLBACK");
+            if (prepared_ != nullptr) {
+                prepared_->rollback.run();
+            } else {
+                connection_.exec("ROLLBACK");
+            }
         } catch (const SqliteError&) {
             // SQLite already rolled back (e.g. after SQLITE_FULL); nothing left to undo.
         }
@@ -214,7 +228,11 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-    connection_.exec("COMMIT");
+    if (prepared_ != nullptr) {
+        prepared_->commit.run();
+    } else {
+        connection_.exec("COMMIT");
+    }
     done_ = true;
 }
 

@@ -14,6 +14,7 @@ Writer::Writer(const std::string& path, Durability durability, int checkpoint_fr
       threads_(connection_),
       thread_reads_(connection_),
       // Prepared once: parsing them again for every job cost 14% of a create (callgrind).
+      transaction_(connection_),
       savepoint_(connection_.prepare("SAVEPOINT job")),
       release_(connection_.prepare("RELEASE job")),
       rollback_to_(connection_.prepare("ROLLBACK TO job")),
@@ -90,7 +91,7 @@ bool Writer::run_batch(std::vector<Pending>& batch, std::vector<std::exception_p
                        Isolation isolation) {
     sqlite3* const db = connection_.handle();
     const bool savepoints = isolation == Isolation::kSavepointPerJob;
-    Transaction transaction(connection_);
+    Transaction transaction(connection_, &transaction_);
     WriteContext context{connection_, threads_, thread_reads_};
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (savepoints) {

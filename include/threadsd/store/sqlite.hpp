@@ -118,12 +118,22 @@ class Connection {
 /// Sets `synchronous` on a read-write connection; the writer sets it once, before any write.
 void set_durability(Connection& connection, Durability durability);
 
+/// BEGIN IMMEDIATE, COMMIT and ROLLBACK prepared once, for a connection that runs a
+/// transaction per group commit (the writer) instead of parsing them every time.
+struct TransactionStatements {
+    /// Prepares the three statements on `connection`.
+    explicit TransactionStatements(Connection& connection);
+    Statement begin;     ///< BEGIN IMMEDIATE.
+    Statement commit;    ///< COMMIT.
+    Statement rollback;  ///< ROLLBACK.
+};
+
 /// A transaction that rolls back unless committed; begins IMMEDIATE so that a writer
 /// takes the write lock up front instead of failing halfway with SQLITE_BUSY.
 class Transaction {
   public:
-    /// Begins the transaction.
-    explicit Transaction(Connection& connection);
+    /// Begins the transaction, with `prepared` statements when given.
+    explicit Transaction(Connection& connection, TransactionStatements* prepared = nullptr);
     /// Rolls back when commit() was not reached.
     ~Transaction();
     Transaction(const Transaction&) = delete;
@@ -132,8 +142,9 @@ class Transaction {
     void commit();
 
   private:
-    Connection& connection_;  ///< The connection the transaction runs on.
-    bool done_ = false;       ///< Set once committed.
+    Connection& connection_;           ///< The connection the transaction runs on.
+    TransactionStatements* prepared_;  ///< Prepared statements, or null to parse them.
+    bool done_ = false;                ///< Set once committed.
 };
 
 }  // namespace threadsd::store

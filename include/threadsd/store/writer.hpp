@@ -103,15 +103,16 @@ class Writer {
     bool run_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& outcomes,
                    Isolation isolation);
 
-    Checkpointer checkpointer_;      ///< Outlives connection_, whose commits call it.
-    int checkpoint_frames_;          ///< WAL frames that make a commit ask for a checkpoint.
-    Connection connection_;          ///< The write connection; used on the strand only.
-    ThreadWrites threads_;           ///< Write statements over connection_.
-    ThreadReads thread_reads_;       ///< Read statements over connection_.
-    Statement savepoint_;            ///< SAVEPOINT job: isolates one job in the batch.
-    Statement release_;              ///< RELEASE job.
-    Statement rollback_to_;          ///< ROLLBACK TO job: undoes one failed job.
-    boost::asio::thread_pool pool_;  ///< The writer's one thread.
+    Checkpointer checkpointer_;          ///< Outlives connection_, whose commits call it.
+    int checkpoint_frames_;              ///< WAL frames that make a commit ask for a checkpoint.
+    Connection connection_;              ///< The write connection; used on the strand only.
+    ThreadWrites threads_;               ///< Write statements over connection_.
+    ThreadReads thread_reads_;           ///< Read statements over connection_.
+    TransactionStatements transaction_;  ///< BEGIN, COMMIT and ROLLBACK, prepared.
+    Statement savepoint_;                ///< SAVEPOINT job: isolates one job in the batch.
+    Statement release_;                  ///< RELEASE job.
+    Statement rollback_to_;              ///< ROLLBACK TO job: undoes one failed job.
+    boost::asio::thread_pool pool_;      ///< The writer's one thread.
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;  ///< Serializes jobs.
     std::vector<Pending> queued_;   ///< Jobs waiting for the next flush; strand only.
     bool flush_scheduled_ = false;  ///< A flush is already posted; strand only.
