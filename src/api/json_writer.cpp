@@ -115,32 +115,27 @@ JsonWriter::JsonWriter() {
 }
 
 void JsonWriter::reserve(std::size_t more) {
-    if (capacity_ - size_ >= more) {
+    if (out_.size() - size_ >= more) {
         return;
     }
-    const std::size_t capacity = std::max(capacity_ * 2, size_ + more);
-    auto data = std::make_unique_for_overwrite<char[]>(capacity);
-    if (size_ != 0) {
-        std::memcpy(data.get(), data_.get(), size_);
-    }
-    data_ = std::move(data);
-    capacity_ = capacity;
+    // Grown by resize: the new bytes are zeroed once here and overwritten by the writes.
+    out_.resize(std::max(out_.size() * 2, size_ + more));
 }
 
 void JsonWriter::put(char c) {
     reserve(1);
-    data_[size_++] = c;
+    out_[size_++] = c;
 }
 
 void JsonWriter::put(std::string_view text) {
     reserve(text.size());
-    std::memcpy(data_.get() + size_, text.data(), text.size());
+    std::memcpy(out_.data() + size_, text.data(), text.size());
     size_ += text.size();
 }
 
 void JsonWriter::put_string(std::string_view value) {
     reserve(max_json_string_size(value));
-    size_ = static_cast<std::size_t>(write_json_string(data_.get() + size_, value) - data_.get());
+    size_ = static_cast<std::size_t>(write_json_string(out_.data() + size_, value) - out_.data());
 }
 
 void JsonWriter::separate() {
@@ -236,7 +231,9 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
 }
 
 std::string JsonWriter::take() {
-    std::string result(str());
+    out_.resize(size_);  // Only shortens: no copy, and the text moves out whole.
+    std::string result = std::move(out_);
+    out_.clear();
     size_ = 0;
     depth_ = 0;
     has_items_ = 0;

@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -43,8 +42,9 @@ class JsonWriter {
     JsonWriter& raw(std::string_view json);
 
     /// The text written so far; valid until the next write.
-    std::string_view str() const { return {data_.get(), size_}; }
-    /// Copies the text out; the writer is empty afterwards.
+    std::string_view str() const { return {out_.data(), size_}; }
+    /// Moves the text out, without copying it (a response body takes it as it is); the
+    /// writer is empty afterwards.
     std::string take();
 
   private:
@@ -59,15 +59,14 @@ class JsonWriter {
     /// Appends `value` quoted and escaped.
     void put_string(std::string_view value);
 
-    // A plain buffer rather than a std::string: each write is one capacity check and
-    // stores through a pointer, where std::string's out-of-line append cost about 250
-    // instructions per string (callgrind, a list page).
-    std::unique_ptr<char[]> data_;  ///< The JSON text, size_ bytes of it.
-    std::size_t size_ = 0;          ///< Bytes written.
-    std::size_t capacity_ = 0;      ///< Bytes allocated.
-    std::uint64_t has_items_ = 0;   ///< Bit d: the container at depth d already has an item.
-    unsigned depth_ = 0;            ///< Current nesting depth (at most 64).
-    bool after_key_ = false;        ///< The last call wrote a key, so no comma comes next.
+    // out_ is sized ahead of the text and written through a pointer: each write is one
+    // size check, where std::string's out-of-line append cost about 250 instructions per
+    // string (callgrind, a list page). take() cuts it to size_ and moves it out.
+    std::string out_;              ///< The JSON text in its first size_ bytes; the rest is room.
+    std::size_t size_ = 0;         ///< Bytes written.
+    std::uint64_t has_items_ = 0;  ///< Bit d: the container at depth d already has an item.
+    unsigned depth_ = 0;           ///< Current nesting depth (at most 64).
+    bool after_key_ = false;       ///< The last call wrote a key, so no comma comes next.
 };
 
 /// Appends `value` to `out` as a quoted, escaped JSON string.
