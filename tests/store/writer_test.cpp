@@ -202,11 +202,14 @@ BOOST_AUTO_TEST_CASE(a_committed_job_is_visible_to_another_connection_when_the_a
         io,
         [&]() -> net::awaitable<void> {
             BOOST_REQUIRE(thread_rows(file.path, thread.id) == 0);
-            co_await writer.write([&](WriteContext& context) {
+            // A named job, not a lambda temporary in the co_await's full-expression,
+            // which g++ 12 can destroy twice.
+            WriteJob job = [&](WriteContext& context) {
                 context.threads.insert(thread);
                 // Not committed yet: another connection must not see it.
                 rows_seen_inside_job = thread_rows(file.path, thread.id);
-            });
+            };
+            co_await writer.write(std::move(job));
             rows_seen_after_await = thread_rows(file.path, thread.id);
         },
         [&](std::exception_ptr error) {
