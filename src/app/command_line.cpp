@@ -139,6 +139,10 @@ const OptionSpec kOptions[] = {
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.idle_timeout, "--idle-timeout", v);
      }},
+    {"--max-connections", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
+     }},
     {"--max-header-bytes", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024, kMiB);
@@ -301,6 +305,7 @@ serve:
   --shutdown-grace DUR      wait at most this long for requests on SIGTERM/SIGINT (default 5s)
   --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
+  --max-connections N       open connections; beyond it 503 and close (default 10000)
   --max-header-bytes N      request line plus headers (default 16384)
   --max-body-bytes N        request body (default 65536)
   --max-map-keys N          keys in metadata or variables (default 64)

@@ -73,6 +73,15 @@ net::awaitable<void> Server::accept_loop() {
             continue;
         }
         beast::tcp_stream stream(std::move(socket));
+        if (open_sessions() >= limits_.max_connections) {
+            // Over the limit: a short answer on the connection's own strand; the accept
+            // loop and the sessions already open carry on.
+            auto executor = stream.get_executor();
+            auto refusal =
+                refuse_connection(std::move(stream), SessionContext{handler_, limits_, draining_});
+            net::co_spawn(executor, std::move(refusal), log_failure("refusal"));
+            continue;
+        }
         auto state = std::make_shared<SessionState>();
         state->executor = stream.get_executor();
         {

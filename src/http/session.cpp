@@ -231,6 +231,35 @@ net::awaitable<void> Session::serve(SessionState& state) {
 
 }  // namespace
 
+net::awaitable<void> refuse_connection(beast::tcp_stream stream, SessionContext context) {
+    Response response = error_response(
+        {api::ErrorCode::kServiceUnavailable, "the server is at its connection limit"});
+    response.set(bhttp::field::retry_after, "1");
+    std::string head;
+    const std::string request_id = request_id_for({});
+    serialize_response_head(head, response, current_http_date(), request_id, false);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(response.body())};
+    stream.expires_after(context.limits.write_timeout);
+    auto [ec, written] = co_await net::async_write(stream, buffers, kAsTuple);
+    (void)written;
+    if (ec) {
+        co_return;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    // Drain what the client sent until it closes, for at most a second.
+    stream.expires_after(std::chrono::seconds(1));
+    char sink[1024];
+    const net::mutable_buffer into = net::buffer(sink);
+    for (;;) {
+        auto [read_ec, bytes] = co_await stream.async_read_some(into, kAsTuple);
+        (void)bytes;
+        if (read_ec) {
+            co_return;
+        }
+    }
+}
+
 net::awaitable<void> run_session(beast::tcp_stream stream, SessionContext context,
                                  std::shared_ptr<SessionState> state) {
     state->stream = &stream;

@@ -230,6 +230,9 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
     BOOST_TEST(with("--max-map-keys", "1").serve.input.max_map_keys == 1u);
     BOOST_TEST(with("--max-key-bytes", "1").serve.input.max_key_bytes == 1u);
     BOOST_TEST(with("--max-value-bytes", "1").serve.input.max_value_bytes == 1u);
+    BOOST_TEST(parse_ok({"serve"}).serve.http.max_connections == 10'000u);
+    BOOST_TEST(with("--max-connections", "1").serve.http.max_connections == 1u);
+    BOOST_TEST(with("--max-connections", "1000000").serve.http.max_connections == 1'000'000u);
 
     const std::vector<std::pair<std::string, std::vector<std::string>>> bad_values = {
         {"--workers", {"0", "257", "-1", "two", "", "1.5", "4 ", " 4", "+4", "0x10"}},
@@ -238,6 +241,7 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
         {"--max-map-keys", {"0", "100001", "x", ""}},
         {"--max-key-bytes", {"0", "1048577", "x", ""}},
         {"--max-value-bytes", {"0", "67108865", "x", ""}},
+        {"--max-connections", {"0", "1000001", "-1", "ten", ""}},
     };
     for (const auto& [flag, values] : bad_values) {
         for (const auto& value : values) {

@@ -14,6 +14,8 @@ struct HttpLimits {
         10'000};                                      ///< From a request's first byte to its last.
     std::chrono::milliseconds idle_timeout{75'000};   ///< Keep-alive wait for the next request.
     std::chrono::milliseconds write_timeout{10'000};  ///< To deliver one response.
+    /// Open connections; one more is answered 503 with Retry-After and closed.
+    std::size_t max_connections = 10'000;
 };
 
 }  // namespace threadsd::http

@@ -34,4 +34,10 @@ struct SessionContext {
 boost::asio::awaitable<void> run_session(boost::beast::tcp_stream stream, SessionContext context,
                                          std::shared_ptr<SessionState> state);
 
+/// Answers a connection over the connection limit with a 503 envelope (`Retry-After`),
+/// then closes it once the peer has, or after a short wait: closing with its request
+/// unread would reset the connection before the client read the answer.
+boost::asio::awaitable<void> refuse_connection(boost::beast::tcp_stream stream,
+                                               SessionContext context);
+
 }  // namespace threadsd::http
