@@ -103,13 +103,6 @@ std::size_t max_json_string_size(std::string_view value) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view value) {
-    const std::size_t start = out.size();
-    out.resize(start + max_json_string_size(value));
-    char* const end = write_json_string(out.data() + start, value);
-    out.resize(static_cast<std::size_t>(end - out.data()));
-}
-
 JsonWriter::JsonWriter() {
     reserve(1024);
 }

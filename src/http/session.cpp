@@ -94,17 +94,28 @@ net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
     co_return is_syntax_error(ec) ? BodyOutcome::kMalformed : BodyOutcome::kGone;
 }
 
-net::awaitable<bool> Session::write(Response response, const std::string& request_id,
-                                    bool keep_alive, bool head_only) {
-    serialize_response_head(head_, response, current_http_date(), request_id, keep_alive);
+// Serializes the head of `response` into `head` (a buffer the caller reuses) and writes
+// head and body in one gathered write within `timeout`; false when the peer is gone.
+net::awaitable<bool> send_response(beast::tcp_stream& stream, std::string& head,
+                                   const Response& response, const std::string& request_id,
+                                   bool keep_alive, bool head_only,
+                                   std::chrono::milliseconds timeout) {
+    serialize_response_head(head, response, current_http_date(), request_id, keep_alive);
     // A response to HEAD carries the headers of the full response but no body
     // (RFC 9110 9.3.2); sending one would desynchronise a keep-alive client.
     const std::string_view body = head_only ? std::string_view{} : response.body();
-    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body)};
-    stream_.expires_after(context_.limits.write_timeout);
-    auto [ec, bytes] = co_await net::async_write(stream_, buffers, kAsTuple);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(body)};
+    stream.expires_after(timeout);
+    auto [ec, bytes] = co_await net::async_write(stream, buffers, kAsTuple);
     (void)bytes;
     co_return !ec;
+}
+
+net::awaitable<bool> Session::write(Response response, const std::string& request_id,
+                                    bool keep_alive, bool head_only) {
+    const bool sent = co_await send_response(stream_, head_, response, request_id, keep_alive,
+                                             head_only, context_.limits.write_timeout);
+    co_return sent;
 }
 
 // Answers a request whose bytes could not be used, then the caller closes.
@@ -237,12 +248,9 @@ net::awaitable<void> refuse_connection(beast::tcp_stream stream, SessionContext 
     response.set(bhttp::field::retry_after, "1");
     std::string head;
     const std::string request_id = request_id_for({});
-    serialize_response_head(head, response, current_http_date(), request_id, false);
-    const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(response.body())};
-    stream.expires_after(context.limits.write_timeout);
-    auto [ec, written] = co_await net::async_write(stream, buffers, kAsTuple);
-    (void)written;
-    if (ec) {
+    const bool sent = co_await send_response(stream, head, response, request_id, false, false,
+                                             context.limits.write_timeout);
+    if (!sent) {
         co_return;
     }
     beast::error_code ignored;

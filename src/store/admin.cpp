@@ -1,6 +1,7 @@
 #include "threadsd/store/admin.hpp"
 
 #include "threadsd/auth/api_key.hpp"
+#include "threadsd/store/catalog.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/uuid.hpp"
 
@@ -79,10 +80,7 @@ std::vector<AgentListing> list_agents(Connection& connection) {
         " ORDER BY a.organization_id, a.name, a.id");
     std::vector<AgentListing> agents;
     while (statement.step()) {
-        agents.push_back(
-            {AgentRecord{statement.text(0), statement.text(1), statement.text(2),
-                         statement.optional_text(3), statement.text(4), statement.integer(5) != 0},
-             statement.optional_text(6)});
+        agents.push_back({read_agent(statement, 0), statement.optional_text(6)});
     }
     return agents;
 }

@@ -2,11 +2,27 @@
 
 namespace threadsd::store {
 
+AgentRecord read_agent(const Statement& row, int first) {
+    return AgentRecord{row.text(first),     row.text(first + 1),
+                       row.text(first + 2), row.optional_text(first + 3),
+                       row.text(first + 4), row.integer(first + 5) != 0};
+}
+
+AgentVersionRecord read_version(const Statement& row, int first) {
+    return AgentVersionRecord{row.text(first),
+                              row.integer(first + 1),
+                              row.text(first + 2),
+                              row.text(first + 3),
+                              row.optional_real(first + 4),
+                              row.optional_real(first + 5),
+                              row.integer(first + 6) != 0};
+}
+
 Catalog::Catalog(Connection& connection)
     : find_key_(connection.prepare(
           "SELECT id, organization_id, revoked_at FROM api_keys WHERE secret_hash = ?1")),
       find_agent_(connection.prepare(
-          "SELECT a.id, a.organization_id, a.name, a.description, a.agent_type,"
+          "SELECT a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
           "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
           "       v.discard_inbound_sms"
           "  FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
@@ -36,15 +52,9 @@ std::optional<AgentWithPublishedVersion> Catalog::find_live_agent(std::string_vi
     std::optional<AgentWithPublishedVersion> found;
     if (find_agent_.step()) {
         AgentWithPublishedVersion result;
-        result.agent =
-            AgentRecord{find_agent_.text(0),          find_agent_.text(1), find_agent_.text(2),
-                        find_agent_.optional_text(3), find_agent_.text(4), false};
-        if (!find_agent_.is_null(5)) {
-            result.published =
-                AgentVersionRecord{find_agent_.text(5),          find_agent_.integer(6),
-                                   find_agent_.text(7),          find_agent_.text(8),
-                                   find_agent_.optional_real(9), find_agent_.optional_real(10),
-                                   find_agent_.integer(11) != 0};
+        result.agent = read_agent(find_agent_, 0);
+        if (!find_agent_.is_null(6)) {
+            result.published = read_version(find_agent_, 6);
         }
         found = std::move(result);
     }

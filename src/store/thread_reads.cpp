@@ -1,5 +1,7 @@
 #include "threadsd/store/thread_reads.hpp"
 
+#include "threadsd/store/catalog.hpp"
+
 #include <stdexcept>
 
 namespace threadsd::store {
@@ -92,9 +94,7 @@ std::optional<AgentRecord> ThreadReads::agent_by_id(const std::string& agent_id)
     agent_by_id_.bind(1, agent_id);
     std::optional<AgentRecord> agent;
     if (agent_by_id_.step()) {
-        agent = AgentRecord{agent_by_id_.text(0), agent_by_id_.text(1),
-                            agent_by_id_.text(2), agent_by_id_.optional_text(3),
-                            agent_by_id_.text(4), agent_by_id_.integer(5) != 0};
+        agent = read_agent(agent_by_id_, 0);
     }
     agent_by_id_.reset();
     return agent;
@@ -104,11 +104,7 @@ std::optional<AgentVersionRecord> ThreadReads::version_by_id(const std::string& 
     version_by_id_.bind(1, version_id);
     std::optional<AgentVersionRecord> version;
     if (version_by_id_.step()) {
-        version =
-            AgentVersionRecord{version_by_id_.text(0),          version_by_id_.integer(1),
-                               version_by_id_.text(2),          version_by_id_.text(3),
-                               version_by_id_.optional_real(4), version_by_id_.optional_real(5),
-                               version_by_id_.integer(6) != 0};
+        version = read_version(version_by_id_, 0);
     }
     version_by_id_.reset();
     return version;

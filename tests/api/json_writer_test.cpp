@@ -13,13 +13,12 @@
 namespace {
 
 namespace json = boost::json;
-using threadsd::api::append_json_string;
 using threadsd::api::JsonWriter;
 
 std::string quoted(std::string_view value) {
-    std::string out;
-    append_json_string(out, value);
-    return out;
+    JsonWriter out;
+    out.string(value);
+    return out.take();
 }
 
 std::string number_text(double value) {
@@ -180,12 +179,6 @@ BOOST_AUTO_TEST_CASE(string_and_key_are_escaped_in_writer) {
     const json::value parsed = json::parse(out.str());
     const auto& text = parsed.at("k\"ey\n").as_string();
     BOOST_TEST(std::string(text.data(), text.size()) == std::string("v\\al\0ue", 7));
-}
-
-BOOST_AUTO_TEST_CASE(append_json_string_appends) {
-    std::string out = "prefix:";
-    append_json_string(out, "x");
-    BOOST_TEST(out == R"(prefix:"x")");
 }
 
 BOOST_AUTO_TEST_CASE(integers_full_range) {

@@ -69,7 +69,4 @@ class JsonWriter {
     bool after_key_ = false;       ///< The last call wrote a key, so no comma comes next.
 };
 
-/// Appends `value` to `out` as a quoted, escaped JSON string.
-void append_json_string(std::string& out, std::string_view value);
-
 }  // namespace threadsd::api

@@ -11,6 +11,14 @@
 
 namespace threadsd::store {
 
+/// The agent in columns `first` to `first + 5` of `row`: id, organization_id, name,
+/// description, agent_type, deleted (in that order in every query that reads one).
+AgentRecord read_agent(const Statement& row, int first);
+
+/// The version in columns `first` to `first + 6` of `row`: id, version, name, mode,
+/// sms_max_tokens, sms_temperature, discard_inbound_sms.
+AgentVersionRecord read_version(const Statement& row, int first);
+
 /// An agent that can take threads, with its published version if it has one.
 struct AgentWithPublishedVersion {
     AgentRecord agent;                            ///< The agent (never deleted here).
