@@ -143,6 +143,10 @@ const OptionSpec kOptions[] = {
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
      }},
+    {"--max-queued-writes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.max_queued_writes, "--max-queued-writes", v, 1, 1'000'000);
+     }},
     {"--max-header-bytes", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024, kMiB);
@@ -306,6 +310,7 @@ serve:
   --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
   --max-connections N       open connections; beyond it 503 and close (default 10000)
+  --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
   --max-header-bytes N      request line plus headers (default 16384)
   --max-body-bytes N        request body (default 65536)
   --max-map-keys N          keys in metadata or variables (default 64)

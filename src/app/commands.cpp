@@ -164,7 +164,7 @@ int serve(const CommandLine& line) {
     // Destruction runs bottom-up: the server stops, then the writer commits what it
     // holds, and only then does the io_context that its completions post to go away.
     net::io_context io(static_cast<int>(workers));
-    store::Store store(line.database, line.serve.durability);
+    store::Store store(line.database, line.serve.durability, line.serve.max_queued_writes);
     api::ThreadApi thread_api(store, line.serve.input);
     http::RequestHandler handler(http::Router::threads_api(), store, thread_api);
     std::unique_ptr<http::Server> server;

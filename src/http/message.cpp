@@ -17,6 +17,12 @@ Response error_response(const api::ApiError& error) {
     return json_response(api::http_status(error.code), api::error_body(error));
 }
 
+Response retry_later_response(const api::ApiError& error, std::uint32_t retry_after_seconds) {
+    auto response = error_response(error);
+    response.set(boost::beast::http::field::retry_after, std::to_string(retry_after_seconds));
+    return response;
+}
+
 std::string_view trim_header_value(std::string_view value) {
     const auto first = value.find_first_not_of(" \t");
     if (first == std::string_view::npos) {

@@ -243,9 +243,8 @@ net::awaitable<void> Session::serve(SessionState& state) {
 }  // namespace
 
 net::awaitable<void> refuse_connection(beast::tcp_stream stream, SessionContext context) {
-    Response response = error_response(
-        {api::ErrorCode::kServiceUnavailable, "the server is at its connection limit"});
-    response.set(bhttp::field::retry_after, "1");
+    Response response = retry_later_response(
+        {api::ErrorCode::kServiceUnavailable, "the server is at its connection limit"}, 1);
     std::string head;
     const std::string request_id = request_id_for({});
     const bool sent = co_await send_response(stream, head, response, request_id, false, false,

@@ -11,8 +11,9 @@ ReadLease::~ReadLease() {
     }
 }
 
-Store::Store(std::string path, Durability durability)
-    : path_(std::move(path)), writer_(path_, durability) {}
+Store::Store(std::string path, Durability durability, std::size_t max_queued_writes)
+    : path_(std::move(path)),
+      writer_(path_, durability, Writer::kCheckpointFrames, max_queued_writes) {}
 
 ReadLease Store::read() {
     {

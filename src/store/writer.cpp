@@ -7,7 +7,8 @@ namespace threadsd::store {
 
 namespace net = boost::asio;
 
-Writer::Writer(const std::string& path, Durability durability, int checkpoint_frames)
+Writer::Writer(const std::string& path, Durability durability, int checkpoint_frames,
+               std::size_t max_queued)
     : checkpointer_(path, durability),
       checkpoint_frames_(checkpoint_frames),
       connection_(path, OpenMode::kReadWrite),
@@ -19,7 +20,8 @@ Writer::Writer(const std::string& path, Durability durability, int checkpoint_fr
       release_(connection_.prepare("RELEASE job")),
       rollback_to_(connection_.prepare("ROLLBACK TO job")),
       pool_(1),
-      strand_(net::make_strand(pool_.get_executor())) {
+      strand_(net::make_strand(pool_.get_executor())),
+      max_queued_(max_queued) {
     set_durability(connection_, durability);
     sqlite3_wal_hook(connection_.handle(), &Writer::after_commit, this);
 }
@@ -38,6 +40,11 @@ Writer::~Writer() {
 }
 
 net::awaitable<void> Writer::write(WriteJob job) {
+    // Counted here, on the caller's thread, so the refusal needs no trip to the strand.
+    if (queued_count_.fetch_add(1, std::memory_order_relaxed) >= max_queued_) {
+        queued_count_.fetch_sub(1, std::memory_order_relaxed);
+        throw WriteQueueFull();
+    }
     auto initiate = [this](auto handler, WriteJob work) {
         using Handler = decltype(handler);
         // The handler is move-only; Completion is copyable, so share it.
@@ -82,6 +89,7 @@ void Writer::flush() {
     } catch (...) {
         batch_error = std::current_exception();
     }
+    queued_count_.fetch_sub(batch.size(), std::memory_order_relaxed);
     for (std::size_t i = 0; i < batch.size(); ++i) {
         batch[i].complete(outcomes[i] ? outcomes[i] : batch_error);
     }

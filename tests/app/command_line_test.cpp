@@ -233,6 +233,9 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
     BOOST_TEST(parse_ok({"serve"}).serve.http.max_connections == 10'000u);
     BOOST_TEST(with("--max-connections", "1").serve.http.max_connections == 1u);
     BOOST_TEST(with("--max-connections", "1000000").serve.http.max_connections == 1'000'000u);
+    BOOST_TEST(parse_ok({"serve"}).serve.max_queued_writes == 1000u);
+    BOOST_TEST(with("--max-queued-writes", "1").serve.max_queued_writes == 1u);
+    BOOST_TEST(with("--max-queued-writes", "1000000").serve.max_queued_writes == 1'000'000u);
 
     const std::vector<std::pair<std::string, std::vector<std::string>>> bad_values = {
         {"--workers", {"0", "257", "-1", "two", "", "1.5", "4 ", " 4", "+4", "0x10"}},
@@ -242,6 +245,7 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
         {"--max-key-bytes", {"0", "1048577", "x", ""}},
         {"--max-value-bytes", {"0", "67108865", "x", ""}},
         {"--max-connections", {"0", "1000001", "-1", "ten", ""}},
+        {"--max-queued-writes", {"0", "1000001", "-5", "many", ""}},
     };
     for (const auto& [flag, values] : bad_values) {
         for (const auto& value : values) {

@@ -10,6 +10,7 @@
 
 #include "threadsd/api/limits.hpp"
 #include "threadsd/http/limits.hpp"
+#include "threadsd/store/limits.hpp"
 #include "threadsd/store/sqlite.hpp"
 
 namespace threadsd::app {
@@ -33,7 +34,8 @@ struct ServeOptions {
     store::Durability durability = store::Durability::kFull;  ///< What a 200 survives.
     std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
-    api::InputLimits input;                          ///< Limits on metadata and variables.
+    std::size_t max_queued_writes = store::kDefaultMaxQueuedWrites;  ///< Writer backlog.
+    api::InputLimits input;  ///< Limits on metadata and variables.
 };
 
 /// A parsed command line.

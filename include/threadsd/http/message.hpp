@@ -5,6 +5,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ Response json_response(unsigned status, std::string body);
 
 /// A response carrying the error envelope.
 Response error_response(const api::ApiError& error);
+
+/// An error envelope for a refusal the client should retry, with `Retry-After` in whole
+/// seconds (503 overload, 429 rate limit).
+Response retry_later_response(const api::ApiError& error, std::uint32_t retry_after_seconds);
 
 /// A header value with surrounding spaces and tabs removed (RFC 9110 5.5).
 std::string_view trim_header_value(std::string_view value);

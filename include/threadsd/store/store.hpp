@@ -49,8 +49,10 @@ class ReadLease {
 /// Opens the database (migrated beforehand) for serving.
 class Store {
   public:
-    /// Opens the writer on `path`; read sessions are opened on demand.
-    explicit Store(std::string path, Durability durability = Durability::kFull);
+    /// Opens the writer on `path`, which queues at most `max_queued_writes` jobs; read
+    /// sessions are opened on demand.
+    explicit Store(std::string path, Durability durability = Durability::kFull,
+                   std::size_t max_queued_writes = kDefaultMaxQueuedWrites);
 
     /// Borrows a read session; opens a new one when none is idle. Only the pool's vector
     /// is locked, never a connection: each session is used by one request at a time.

@@ -23,10 +23,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "threadsd/store/checkpointer.hpp"
+#include "threadsd/store/limits.hpp"
 #include "threadsd/store/sqlite.hpp"
 #include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/thread_writes.hpp"
@@ -38,6 +40,13 @@ struct WriteContext {
     Connection& connection;     ///< The write connection, inside an open transaction.
     ThreadWrites& threads;      ///< Prepared thread writes.
     ThreadReads& thread_reads;  ///< Thread reads that see this transaction's own changes.
+};
+
+/// Thrown by Writer::write() when max_queued_writes jobs are already waiting: the request is
+/// refused (503) rather than queued without bound.
+class WriteQueueFull : public std::runtime_error {
+  public:
+    WriteQueueFull() : std::runtime_error("write queue full") {}
 };
 
 /// A unit of work for the writer. It must throw to fail; its changes are then undone.
@@ -53,17 +62,22 @@ class Writer {
 
     /// Opens the write connection to `path` with `durability` and starts the writer
     /// thread; commits that leave `checkpoint_frames` or more in the WAL ask for a
-    /// checkpoint.
+    /// checkpoint; at most `max_queued` jobs wait at a time.
     Writer(const std::string& path, Durability durability,
-           int checkpoint_frames = kCheckpointFrames);
+           int checkpoint_frames = kCheckpointFrames,
+           std::size_t max_queued = kDefaultMaxQueuedWrites);
     /// Finishes every queued job, then closes the connection.
     ~Writer();
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
 
     /// Runs `job` in the next group transaction; resumes the caller on its own executor
-    /// once COMMIT has returned, or rethrows what made the job or the commit fail.
+    /// once COMMIT has returned, or rethrows what made the job or the commit fail. Throws
+    /// WriteQueueFull, without queueing, when max_queued jobs are already waiting.
     boost::asio::awaitable<void> write(WriteJob job);
+
+    /// Jobs queued or running now (for tests and metrics).
+    std::size_t queued_writes() const { return queued_count_.load(); }
 
     /// Number of group transactions committed so far (for tests and metrics).
     std::uint64_t committed_batches() const { return committed_batches_.load(); }
@@ -114,8 +128,10 @@ class Writer {
     Statement rollback_to_;              ///< ROLLBACK TO job: undoes one failed job.
     boost::asio::thread_pool pool_;      ///< The writer's one thread.
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;  ///< Serializes jobs.
-    std::vector<Pending> queued_;   ///< Jobs waiting for the next flush; strand only.
-    bool flush_scheduled_ = false;  ///< A flush is already posted; strand only.
+    std::size_t max_queued_;                    ///< Jobs that may wait at a time.
+    std::atomic<std::size_t> queued_count_{0};  ///< Jobs accepted and not yet completed.
+    std::vector<Pending> queued_;               ///< Jobs waiting for the next flush; strand only.
+    bool flush_scheduled_ = false;              ///< A flush is already posted; strand only.
     std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
     std::atomic<std::uint64_t> retried_batches_{0};    ///< Batches run a second time.
 };
