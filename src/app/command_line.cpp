@@ -69,6 +69,8 @@ std::optional<std::string> set_duration(milliseconds& target, std::string_view n
 }
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
+/// Highest per-key rate, in requests per second.
+constexpr std::uint64_t kMaxRate = 1'000'000;
 
 const OptionSpec kOptions[] = {
     {"--db", true, false,
@@ -99,6 +101,15 @@ const OptionSpec kOptions[] = {
              return "--name must be 1 to 200 characters";
          }
          c.key_name = std::string(v);
+         return std::nullopt;
+     }},
+    {"--rate", true, false,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         std::size_t rate = 0;
+         if (auto error = set_size(rate, "--rate", v, 1, kMaxRate)) {
+             return error;
+         }
+         c.key_rate = static_cast<std::int64_t>(rate);
          return std::nullopt;
      }},
     {"--listen", true, true,
@@ -142,6 +153,15 @@ const OptionSpec kOptions[] = {
     {"--max-connections", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
+     }},
+    {"--rate-limit", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         std::size_t rate = 0;
+         if (auto error = set_size(rate, "--rate-limit", v, 0, kMaxRate)) {
+             return error;
+         }
+         c.serve.rate_limit = static_cast<std::uint32_t>(rate);
+         return std::nullopt;
      }},
     {"--max-queued-writes", true, true,
      [](CommandLine& c, std::string_view v) {
@@ -207,7 +227,7 @@ std::optional<std::string> read_command(const std::vector<std::string>& words, C
     }
     if (words[0] == "keys" && words.size() >= 2 && words[1] == "create") {
         line.command = Command::kKeysCreate;
-        return expect(2, "keys create --org ORG_ID [--name NAME] [--db PATH]");
+        return expect(2, "keys create --org ORG_ID [--name NAME] [--rate N] [--db PATH]");
     }
     if (words[0] == "keys" && words.size() >= 2 && words[1] == "list") {
         line.command = Command::kKeysList;
@@ -271,7 +291,7 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
         if (spec->serve_only && line.command != Command::kServe) {
             return UsageError{std::string(spec->name) + " applies to serve only"};
         }
-        if ((spec->name == "--org" || spec->name == "--name") &&
+        if ((spec->name == "--org" || spec->name == "--name" || spec->name == "--rate") &&
             line.command != Command::kKeysCreate) {
             return UsageError{std::string(spec->name) + " applies to keys create only"};
         }
@@ -293,7 +313,9 @@ usage:
   threadsd migrate                        apply migrations; seed the demo data if the store is empty
   threadsd agents import FILE.json        upsert organizations, agents and versions
   threadsd agents list                    agents as a JSON array
-  threadsd keys create --org ORG_ID [--name NAME]   print a new API key (shown once)
+  threadsd keys create --org ORG_ID [--name NAME] [--rate N]
+                                          print a new API key (shown once); --rate limits
+                                          it to N requests per second
   threadsd keys list                      API keys as a JSON array (never the secrets)
   threadsd keys revoke KEY_ID             refuse a key from now on
 
@@ -310,6 +332,7 @@ serve:
   --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
   --max-connections N       open connections; beyond it 503 and close (default 10000)
+  --rate-limit N            requests per second of a key without its own --rate (default 0: off)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
   --max-header-bytes N      request line plus headers (default 16384)
   --max-body-bytes N        request body (default 65536)

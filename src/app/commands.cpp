@@ -88,6 +88,12 @@ int print_keys(store::Connection& connection) {
         out.key("createdAt").string(util::format_rfc3339_millis(key.created_at));
         out.key("revokedAt");
         write_optional_time(out, key.revoked_at);
+        out.key("rateLimit");
+        if (key.rate_limit) {
+            out.number(*key.rate_limit);
+        } else {
+            out.null();
+        }
         out.end_object();
     }
     out.end_array();
@@ -166,7 +172,8 @@ int serve(const CommandLine& line) {
     net::io_context io(static_cast<int>(workers));
     store::Store store(line.database, line.serve.durability, line.serve.max_queued_writes);
     api::ThreadApi thread_api(store, line.serve.input);
-    http::RequestHandler handler(http::Router::threads_api(), store, thread_api);
+    http::RequestHandler handler(http::Router::threads_api(), store, thread_api,
+                                 line.serve.rate_limit);
     std::unique_ptr<http::Server> server;
     try {
         server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http);
@@ -238,8 +245,8 @@ int run_command(const CommandLine& line) {
                 return print_agents(*open_store(line));
             case Command::kKeysCreate: {
                 auto connection = open_store(line);
-                const auto key =
-                    store::create_api_key(*connection, line.organization, line.key_name);
+                const auto key = store::create_api_key(*connection, line.organization,
+                                                       line.key_name, line.key_rate);
                 std::cout << key.secret << '\n';
                 return 0;
             }

@@ -32,8 +32,9 @@ bool has_body(const Request& request) {
 
 }  // namespace
 
-RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadApi& api)
-    : router_(std::move(router)), store_(store), api_(api) {}
+RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadApi& api,
+                               std::uint32_t default_rate_limit)
+    : router_(std::move(router)), store_(store), api_(api), rate_limiter_(default_rate_limit) {}
 
 std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
     auto route = router_.match(head.method(), head.target());
@@ -61,6 +62,14 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
     }
     if (auto* error = std::get_if<api::ApiError>(&caller)) {
         return error_response(*error);
+    }
+    const auto& who = std::get<auth::Caller>(caller);
+    const auto rate = rate_limiter_.rate_for(who.rate_limit);
+    if (const auto retry_after = rate_limiter_.admit(who.key_id, rate)) {
+        return retry_later_response(
+            {api::ErrorCode::kTooManyRequests, "X-API-Key is over its rate limit of " +
+                                                   std::to_string(rate) + " requests per second"},
+            *retry_after);
     }
     return Admission{std::get<RouteMatch>(std::move(route)),
                      std::get<auth::Caller>(std::move(caller))};

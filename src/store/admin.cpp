@@ -20,7 +20,7 @@ bool has_any_api_key(Connection& connection) {
 }
 
 CreatedApiKey create_api_key(Connection& connection, const std::string& organization_id,
-                             const std::string& name) {
+                             const std::string& name, std::optional<std::int64_t> rate_limit) {
     Transaction transaction(connection);
     if (!organization_exists(connection, organization_id)) {
         throw AdminError("unknown organization " + organization_id);
@@ -31,14 +31,17 @@ CreatedApiKey create_api_key(Connection& connection, const std::string& organiza
     static util::Uuid7Generator ids;
     CreatedApiKey created{ids.next(), key.secret};
     auto insert = connection.prepare(
-        "INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at,"
+        " rate_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     insert.bind(1, created.id)
         .bind(2, organization_id)
         .bind(3, name)
         .bind(4, key.prefix)
         .bind_blob(5, key.hash.data(), key.hash.size())
         .bind(6, util::unix_millis_now());
+    if (rate_limit) {
+        insert.bind(7, *rate_limit);
+    }
     insert.run();
     transaction.commit();
     return created;
@@ -46,12 +49,14 @@ CreatedApiKey create_api_key(Connection& connection, const std::string& organiza
 
 std::vector<ApiKeyListing> list_api_keys(Connection& connection) {
     auto statement = connection.prepare(
-        "SELECT id, organization_id, name, prefix, created_at, revoked_at FROM api_keys"
+        "SELECT id, organization_id, name, prefix, created_at, revoked_at, rate_limit"
+        "  FROM api_keys"
         " ORDER BY created_at, id");
     std::vector<ApiKeyListing> keys;
     while (statement.step()) {
         keys.push_back({statement.text(0), statement.text(1), statement.text(2), statement.text(3),
-                        statement.integer(4), statement.optional_integer(5)});
+                        statement.integer(4), statement.optional_integer(5),
+                        statement.optional_integer(6)});
     }
     return keys;
 }

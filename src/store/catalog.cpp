@@ -19,8 +19,9 @@ AgentVersionRecord read_version(const Statement& row, int first) {
 }
 
 Catalog::Catalog(Connection& connection)
-    : find_key_(connection.prepare(
-          "SELECT id, organization_id, revoked_at FROM api_keys WHERE secret_hash = ?1")),
+    : find_key_(
+          connection.prepare("SELECT id, organization_id, revoked_at, rate_limit FROM api_keys"
+                             " WHERE secret_hash = ?1")),
       find_agent_(connection.prepare(
           "SELECT a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
           "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
@@ -40,7 +41,8 @@ std::optional<ApiKeyRecord> Catalog::find_api_key(const std::array<std::uint8_t,
     find_key_.bind_blob(1, secret_hash.data(), secret_hash.size());
     std::optional<ApiKeyRecord> key;
     if (find_key_.step()) {
-        key = ApiKeyRecord{find_key_.text(0), find_key_.text(1), find_key_.optional_integer(2)};
+        key = ApiKeyRecord{find_key_.text(0), find_key_.text(1), find_key_.optional_integer(2),
+                           find_key_.optional_integer(3)};
     }
     find_key_.reset();
     return key;

@@ -513,16 +513,19 @@ BOOST_AUTO_TEST_CASE(keys_create_list_revoke) {
         BOOST_TEST(entry.contains(field), "keys list has " << field);
     }
     for (const auto& name : member_names(entry)) {
-        // The contract's five fields; `prefix` (the visible start of the key) is tolerated.
-        BOOST_TEST((name == "id" || name == "organizationId" || name == "name" ||
-                    name == "createdAt" || name == "revokedAt" || name == "prefix"),
-                   "unexpected field " << name);
+        // The contract's five fields, then `prefix` (the visible start of the key) and
+        // `rateLimit` (requests per second, or null for the server's default).
+        BOOST_TEST(
+            (name == "id" || name == "organizationId" || name == "name" || name == "createdAt" ||
+             name == "revokedAt" || name == "prefix" || name == "rateLimit"),
+            "unexpected field " << name);
     }
     BOOST_TEST(entry.at("id").is_string());
     BOOST_TEST(entry.at("organizationId") == json::value(demo::kOrganization));
     BOOST_TEST(entry.at("name") == json::value("ci"));
     BOOST_TEST(is_rfc3339_millis(entry.at("createdAt")), json::serialize(entry));
     BOOST_TEST(entry.at("revokedAt").is_null());
+    BOOST_TEST(entry.at("rateLimit").is_null());
     const std::string id(entry.at("id").as_string());
 
     const auto revoked = run_threadsd({"keys", "revoke", id, "--db", db});

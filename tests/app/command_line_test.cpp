@@ -255,6 +255,25 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(rate_limits) {
+    BOOST_TEST(parse_ok({"serve"}).serve.rate_limit == 0u);
+    BOOST_TEST(parse_ok({"serve", "--rate-limit", "50"}).serve.rate_limit == 50u);
+    BOOST_TEST(parse_ok({"serve", "--rate-limit", "0"}).serve.rate_limit == 0u);
+    BOOST_TEST(!parse_ok({"keys", "create", "--org", kOrg}).key_rate.has_value());
+    BOOST_TEST(parse_ok({"keys", "create", "--org", kOrg, "--rate", "5"}).key_rate.value_or(0) ==
+               5);
+    BOOST_TEST(parse_ok({"keys", "create", "--rate=1000000", "--org", kOrg}).key_rate.value_or(0) ==
+               1'000'000);
+    for (const std::string bad : {"0", "-1", "1.5", "", "fast", "1000001"}) {
+        parse_error({"keys", "create", "--org", kOrg, "--rate", bad}, "--rate");
+    }
+    for (const std::string bad : {"-1", "x", "1000001"}) {
+        parse_error({"serve", "--rate-limit", bad}, "--rate-limit");
+    }
+    parse_error({"serve", "--rate", "5"}, "keys create only");
+    parse_error({"keys", "create", "--org", kOrg, "--rate-limit", "5"}, "serve only");
+}
+
 BOOST_AUTO_TEST_CASE(other_bad_flag_values) {
     parse_error({"serve", "--listen", "8080"}, "--listen");
     parse_error({"serve", "--db", ""}, "--db");

@@ -18,7 +18,7 @@
 #include "support/sqlite_file.hpp"
 #include "support/suite_state.hpp"
 #include "support/thread_calls.hpp"
-#include "threadsd/store/admin.hpp"
+#include "threadsd/auth/api_key.hpp"
 #include "threadsd/store/migrations.hpp"
 #include "threadsd/store/schema_sources.hpp"
 #include "threadsd/store/sqlite.hpp"
@@ -83,7 +83,18 @@ std::string make_version_1_store(const std::string& path) {
         .bind_null(10)
         .bind(11, R"({"v":"x"})");
     insert.run();
-    return store::create_api_key(connection, demo::kOrganization, "made by version 1").secret;
+    // With version 1's columns: today's create_api_key also writes later ones.
+    const auto key = auth::generate_api_key();
+    auto insert_key = connection.prepare(
+        "INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at)"
+        " VALUES (?1, ?2, 'made by version 1', ?3, ?4, ?5)");
+    insert_key.bind(1, uuid7_at(kOpenCreated, 9))
+        .bind(2, demo::kOrganization)
+        .bind(3, key.prefix)
+        .bind_blob(4, key.hash.data(), key.hash.size())
+        .bind(5, kOpenCreated);
+    insert_key.run();
+    return key.secret;
 }
 
 /// The index names that migrations after version 1 create.

@@ -20,7 +20,7 @@ SecretHash hash_of(std::uint8_t first) {
 }
 
 ApiKeyRecord key(const std::string& id) {
-    return ApiKeyRecord{id, "org", std::nullopt};
+    return ApiKeyRecord{id, "org", std::nullopt, std::nullopt};
 }
 
 AgentWithPublishedVersion agent(const std::string& name) {

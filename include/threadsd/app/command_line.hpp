@@ -35,7 +35,8 @@ struct ServeOptions {
     std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
     std::size_t max_queued_writes = store::kDefaultMaxQueuedWrites;  ///< Writer backlog.
-    api::InputLimits input;  ///< Limits on metadata and variables.
+    std::uint32_t rate_limit = 0;  ///< Requests per second of a key without its own; 0 = off.
+    api::InputLimits input;        ///< Limits on metadata and variables.
 };
 
 /// A parsed command line.
@@ -47,6 +48,7 @@ struct CommandLine {
     std::string argument;                    ///< FILE of `agents import`, KEY_ID of `keys revoke`.
     std::string organization;                ///< --org of `keys create`, canonical UUID.
     std::string key_name = "default";        ///< --name of `keys create`.
+    std::optional<std::int64_t> key_rate;    ///< --rate of `keys create`: requests per second.
 };
 
 /// A command line that cannot run; `message` is the one line for stderr.

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -35,6 +36,7 @@ struct Caller {
     /// The catalog generation the key was checked at; later lookups for this request
     /// (its agent) use it too.
     std::int64_t catalog_generation = 0;
+    std::optional<std::int64_t> rate_limit;  ///< The key's own requests per second, if set.
 };
 
 /// Checks an `X-API-Key` header value (already trimmed) against the store's current

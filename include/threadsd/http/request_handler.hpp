@@ -12,6 +12,7 @@
 
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/api_key.hpp"
+#include "threadsd/auth/rate_limiter.hpp"
 #include "threadsd/http/message.hpp"
 #include "threadsd/http/router.hpp"
 #include "threadsd/store/store.hpp"
@@ -27,11 +28,14 @@ struct Admission {
 /// The application as the HTTP layer sees it.
 class RequestHandler {
   public:
-    /// Serves `api` over the routes of `router`; keys are checked against `store`.
-    RequestHandler(Router router, store::Store& store, api::ThreadApi& api);
+    /// Serves `api` over the routes of `router`; keys are checked against `store`, and a
+    /// key without a rate limit of its own gets `default_rate_limit` requests per second
+    /// (0: unlimited).
+    RequestHandler(Router router, store::Store& store, api::ThreadApi& api,
+                   std::uint32_t default_rate_limit = 0);
 
-    /// Checks the head: route, then credentials. Either the request may go on (and its
-    /// body be read) or here is the final response.
+    /// Checks the head: route, then credentials, then the key's rate limit. Either the request may
+    /// go on (and its body be read) or here is the final response.
     std::variant<Admission, Response> admit(const Request& head);
 
     /// Produces the response for an admitted request whose body has been read. Never
@@ -42,9 +46,10 @@ class RequestHandler {
     /// Runs the endpoint; may throw.
     boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
 
-    Router router_;        ///< Method and path to endpoint.
-    store::Store& store_;  ///< For credential lookups.
-    api::ThreadApi& api_;  ///< The thread operations.
+    Router router_;                   ///< Method and path to endpoint.
+    store::Store& store_;             ///< For credential lookups.
+    api::ThreadApi& api_;             ///< The thread operations.
+    auth::RateLimiter rate_limiter_;  ///< Token buckets of the keys with a limit.
 };
 
 }  // namespace threadsd::http

@@ -28,6 +28,7 @@ struct ApiKeyListing {
     std::string prefix;                      ///< Visible start of the secret.
     std::int64_t created_at = 0;             ///< Creation instant.
     std::optional<std::int64_t> revoked_at;  ///< Revocation instant.
+    std::optional<std::int64_t> rate_limit;  ///< Requests per second, or the server default.
 };
 
 /// A key that was just created; the only time its secret exists outside the caller.
@@ -50,7 +51,8 @@ bool has_any_api_key(Connection& connection);
 
 /// Creates a key for `organization_id` (AdminError when unknown).
 CreatedApiKey create_api_key(Connection& connection, const std::string& organization_id,
-                             const std::string& name);
+                             const std::string& name,
+                             std::optional<std::int64_t> rate_limit = std::nullopt);
 
 /// Every key, oldest first.
 std::vector<ApiKeyListing> list_api_keys(Connection& connection);

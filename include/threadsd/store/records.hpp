@@ -52,6 +52,7 @@ struct ApiKeyRecord {
     std::string id;                          ///< Key id (not secret).
     std::string organization_id;             ///< The organization it acts for.
     std::optional<std::int64_t> revoked_at;  ///< Set once revoked.
+    std::optional<std::int64_t> rate_limit;  ///< Requests per second; none: the default.
 };
 
 }  // namespace threadsd::store
