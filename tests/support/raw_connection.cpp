@@ -47,6 +47,20 @@ bool RawConnection::write(const std::string& bytes) {
     return true;
 }
 
+bool RawConnection::closed_by_peer() {
+    char byte = 0;
+    const auto n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        return true;
+    }
+    if (n > 0) {
+        // An answer (a 408, say) waits in front of the end of the stream: look past it.
+        Received rest = read_until_closed();
+        return rest.closed;
+    }
+    return errno == ECONNRESET || errno == EPIPE;
+}
+
 RawConnection::Received RawConnection::read_until_closed() {
     Received received;
     char chunk[4096];

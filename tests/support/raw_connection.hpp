@@ -24,6 +24,10 @@ class RawConnection {
     /// Writes until done or the peer refuses more; true when everything was written.
     bool write(const std::string& bytes);
 
+    /// True once the peer has closed (or reset) the connection; never waits. Bytes the
+    /// peer sent before closing are not consumed.
+    bool closed_by_peer();
+
     /// What read_until_closed() got.
     struct Received {
         std::string bytes;    ///< Everything read.
