@@ -17,6 +17,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -183,6 +184,59 @@ void expect_all_present(SqliteFile& database, const std::vector<Ack>& acks) {
                missing << " of " << acks.size() << " acknowledged threads are missing");
 }
 
+/// Checks that every row of `threads` is one whole create that some client sent: its tag
+/// (variables.tag, "round-worker-sequence") names the request, and every column holds what
+/// that request asked for. A torn or half-applied write would show up here, acknowledged
+/// or not.
+void expect_every_row_whole(SqliteFile& database) {
+    sqlite3_stmt* statement = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(database.handle(),
+                                     "SELECT id, organization_id, agent_id, agent_version_id,"
+                                     " metadata, variables, is_active, created_at, updated_at,"
+                                     " closed_at, closed_reason, to_phone_number FROM threads",
+                                     -1, &statement, nullptr) == SQLITE_OK);
+    std::size_t rows = 0;
+    std::size_t broken = 0;
+    while (sqlite3_step(statement) == SQLITE_ROW) {
+        ++rows;
+        auto text = [&](int column) {
+            const auto* value = sqlite3_column_text(statement, column);
+            return value != nullptr ? std::string(reinterpret_cast<const char*>(value))
+                                    : std::string("<null>");
+        };
+        boost::system::error_code ec;
+        const auto variables = json::parse(text(5), ec);
+        const auto* tag =
+            !ec && variables.is_object() ? variables.as_object().if_contains("tag") : nullptr;
+        int round = -1;
+        int worker = -1;
+        int sequence = -1;
+        if (tag == nullptr || !tag->is_string() ||
+            std::sscanf(std::string(tag->as_string()).c_str(), "%d-%d-%d", &round, &worker,
+                        &sequence) != 3) {
+            ++broken;
+            BOOST_TEST_MESSAGE("row " << text(0) << " has no request tag: " << text(5));
+            continue;
+        }
+        const auto expected = make_request(round, worker, sequence).second;
+        const bool whole =
+            text(1) == demo::kOrganization && text(2) == expected.agent &&
+            text(3) == expected.version &&
+            json::serialize(json::parse(text(4))) ==
+                json::serialize(json::parse(expected.metadata)) &&
+            json::serialize(variables) == json::serialize(json::parse(expected.variables)) &&
+            sqlite3_column_int(statement, 6) == 1 && text(7) == text(8) && text(9) == "<null>" &&
+            text(10) == "<null>" && text(11).empty();
+        if (!whole) {
+            ++broken;
+            BOOST_TEST_MESSAGE("row " << text(0) << " is not the request it names");
+        }
+    }
+    sqlite3_finalize(statement);
+    BOOST_TEST(rows > 0u);
+    BOOST_TEST(broken == 0u, broken << " of " << rows << " stored threads are not whole");
+}
+
 /// What the worker threads of one round share; guarded by `mutex`.
 struct Round {
     std::mutex mutex;
@@ -282,8 +336,10 @@ BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged
     constexpr int kLimit = 2000;  // per worker and round; the kill comes long before
     std::vector<Ack> all_acks;
     // Kill at a different point in each round; the server is restarted on the same
-    // (crashed) database for the next one.
-    const std::size_t kill_points[] = {1, 37, 120};
+    // (crashed) database for the next one. The points are spread so that some land in a
+    // group commit's fsync, some between batches, and the later ones after the WAL has
+    // been checkpointed into the database file (1000 frames).
+    const std::size_t kill_points[] = {1, 2, 5, 11, 23, 37, 64, 120, 201, 333, 517, 800};
     for (std::size_t round_number = 0; round_number < std::size(kill_points); ++round_number) {
         BOOST_TEST_CONTEXT("round " << round_number << ", kill after " << kill_points[round_number]
                                     << " 200s") {
@@ -319,6 +375,7 @@ BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged
                                         << " acknowledged, " << rows << " stored in all");
             BOOST_TEST(rows >= all_acks.size());
             expect_all_present(database, all_acks);
+            expect_every_row_whole(database);
         }
     }
 }
