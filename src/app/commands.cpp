@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <csignal>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -159,6 +160,9 @@ void offer_demo_key(store::Connection& connection, const std::string& listen) {
 }
 
 int serve(const CommandLine& line) {
+    // A file-size limit (ulimit -f) must fail the write that crosses it, as a full disk
+    // does, and not kill the server with SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
     const auto endpoint = parse_endpoint(line.serve.listen);
     // Migrated before the server opens the store; the demo key is offered only once the
     // port is bound, so a failed start prints one line and does not use up the offer.

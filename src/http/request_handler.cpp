@@ -82,6 +82,8 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
     } catch (const store::WriteQueueFull&) {
         // Expected under overload, so not logged per request: the client retries.
         is_overloaded = true;
+    } catch (const store::StoreFailure&) {
+        // The writer has logged the cause once for the whole batch.
     } catch (const std::exception& error) {
         util::log_error(std::string("request failed: ") + error.what());
     } catch (...) {

@@ -150,6 +150,13 @@ Connection::Connection(const std::string& path, OpenMode mode) {
         db_ = nullptr;
         throw SqliteError(rc, message);
     }
+    if (mode == OpenMode::kReadWrite && sqlite3_db_readonly(db_, "main") == 1) {
+        // SQLite quietly opens a file it may not write read-only; every write would then
+        // fail. Better to say so at once.
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw SqliteError(SQLITE_READONLY, "open: the database file is read-only");
+    }
     // Another process (the CLI) may hold the write lock briefly; wait rather than fail.
     sqlite3_busy_timeout(db_, 5000);
     try {
@@ -192,6 +199,35 @@ Statement Connection::prepare(std::string_view sql) {
 
 int Connection::changes() const {
     return sqlite3_changes(db_);
+}
+
+bool Connection::file_moved() const {
+    int moved = 0;
+    return sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+           moved != 0;
+}
+
+void Connection::keep_wal_files_on_close() {
+    int keep = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
+}
+
+bool is_store_fault(int code) {
+    switch (code & 0xff) {
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_READONLY:
+        case SQLITE_CANTOPEN:
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+        case SQLITE_NOMEM:
+        case SQLITE_PROTOCOL:
+            return true;
+        default:
+            return false;
+    }
 }
 
 void set_durability(Connection& connection, Durability durability) {

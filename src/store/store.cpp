@@ -16,23 +16,34 @@ Store::Store(std::string path, Durability durability, std::size_t max_queued_wri
       writer_(path_, durability, Writer::kCheckpointFrames, max_queued_writes) {}
 
 ReadLease Store::read() {
+    const auto epoch = writer_.file_epoch();
+    std::vector<std::unique_ptr<ReadSession>> stale;  // closed after the lock is released
     {
         std::lock_guard lock(idle_mutex_);
-        if (!idle_.empty()) {
+        while (!idle_.empty()) {
             auto session = std::move(idle_.back());
             idle_.pop_back();
-            return ReadLease(*this, std::move(session));
+            if (session->file_epoch == epoch) {
+                return ReadLease(*this, std::move(session));
+            }
+            stale.push_back(std::move(session));
         }
     }
-    return ReadLease(*this, std::make_unique<ReadSession>(path_));
+    return ReadLease(*this, std::make_unique<ReadSession>(path_, epoch));
 }
 
 std::int64_t Store::observe_catalog() {
     std::int64_t generation = 0;
+    std::uint64_t epoch = 0;
     {
         auto session = read();
         generation = session->catalog.generation();
+        epoch = session->file_epoch;
     }
+    // Generations count from 0 again in a file put back or replaced; the epoch in the high
+    // bits keeps the combined value rising. 2^40 catalog changes would take 35 years at
+    // 1000 a second.
+    generation += static_cast<std::int64_t>(epoch << 40);
     catalog_cache_.observe(generation);
     return generation;
 }
@@ -71,6 +82,9 @@ AgentDetailsSource Store::agent_details(std::int64_t generation) {
 }
 
 void Store::give_back(std::unique_ptr<ReadSession> session) {
+    if (session->file_epoch != writer_.file_epoch()) {
+        return;  // a connection to a file that is gone; closing it is all that is left
+    }
     std::lock_guard lock(idle_mutex_);
     idle_.push_back(std::move(session));
 }

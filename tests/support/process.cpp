@@ -31,11 +31,10 @@ int decode_status(int status) {
     return -1;
 }
 
-/// Spawns the binary with stdout and stderr sent to files (stdin from /dev/null).
-pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
-            const std::string& err_path) {
-    std::vector<std::string> argv_storage{threadsd_binary()};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+/// Spawns `command` (the binary, or a wrapper of it, then its arguments) with stdout and
+/// stderr sent to files (stdin from /dev/null).
+pid_t spawn_command(std::vector<std::string> argv_storage, const std::string& out_path,
+                    const std::string& err_path) {
     std::vector<char*> argv;
     for (auto& arg : argv_storage) {
         argv.push_back(arg.data());
@@ -53,6 +52,31 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
     posix_spawn_file_actions_destroy(&actions);
     BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
     return pid;
+}
+
+/// Spawns the binary with `args`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
+            const std::string& err_path) {
+    std::vector<std::string> command{threadsd_binary()};
+    command.insert(command.end(), args.begin(), args.end());
+    return spawn_command(std::move(command), out_path, err_path);
+}
+
+/// Waits for `pid` at most `seconds`, then kills it; its exit code, or -1 when killed.
+int wait_bounded(pid_t pid, double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    int status = 0;
+    while (true) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            return decode_status(status);
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 }  // namespace
@@ -89,21 +113,28 @@ CommandResult run_threadsd_bounded(const std::vector<std::string>& args, double 
     const auto out = dir.file("out");
     const auto err = dir.file("err");
     const pid_t pid = spawn(args, out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    int exit_code = -1;
-    while (true) {
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            exit_code = decode_status(status);
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const int exit_code = wait_bounded(pid, seconds);
+    return {exit_code, read_file(out), read_file(err)};
+}
+
+CommandResult run_threadsd_unprivileged(const std::vector<std::string>& args, double seconds) {
+    TempDir dir;
+    const auto out = dir.file("out");
+    const auto err = dir.file("err");
+    std::vector<std::string> command;
+    if (::geteuid() == 0) {
+        // The build tree may sit under a directory `nobody` cannot enter (/root).
+        namespace fs = std::filesystem;
+        fs::permissions(dir.path(),
+                        fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+        const auto copy = dir.file("threadsd");
+        fs::copy_file(threadsd_binary(), copy);
+        command = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy};
+    } else {
+        command = {threadsd_binary()};
     }
+    command.insert(command.end(), args.begin(), args.end());
+    const int exit_code = wait_bounded(spawn_command(std::move(command), out, err), seconds);
     return {exit_code, read_file(out), read_file(err)};
 }
 

@@ -42,6 +42,11 @@ CommandResult run_threadsd(const std::vector<std::string>& args);
 /// startup): still running after `seconds`, it is killed and reported as exit -1.
 CommandResult run_threadsd_bounded(const std::vector<std::string>& args, double seconds = 20);
 
+/// Like run_threadsd_bounded, but never as root: when the tests run as root, a copy of the
+/// binary runs as `nobody` (via setpriv), so that file permissions apply to it. Files it
+/// must reach need to be readable by others.
+CommandResult run_threadsd_unprivileged(const std::vector<std::string>& args, double seconds = 20);
+
 /// Runs `threadsd args...`, fails the test unless it exits 0, and returns its stdout.
 std::string run_ok(const std::vector<std::string>& args);
 

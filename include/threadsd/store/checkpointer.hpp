@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "threadsd/store/sqlite.hpp"
@@ -30,6 +31,10 @@ class Checkpointer {
     /// so the writer may call it after every commit.
     void request();
 
+    /// Makes the next checkpoint open the database file again first: the writer has opened a
+    /// new file at the path. Thread-safe.
+    void reopen();
+
     /// Checkpoints run so far, complete or not (for tests and metrics).
     std::uint64_t runs() const { return runs_.load(); }
 
@@ -37,11 +42,15 @@ class Checkpointer {
     /// Runs one checkpoint; on the checkpointer's thread only.
     void run();
 
-    Connection connection_;               ///< Used on the checkpointer's thread only.
-    std::atomic<bool> waiting_{false};    ///< A checkpoint is queued but has not started.
-    std::atomic<std::uint64_t> runs_{0};  ///< Checkpoints run.
-    boost::asio::thread_pool pool_{1};    ///< The checkpointer's one thread; last, so it
-                                          ///< stops before the members it uses go away.
+    std::string path_;                        ///< The database file.
+    Durability durability_;                   ///< How its connection syncs.
+    std::unique_ptr<Connection> connection_;  ///< Checkpointer's thread only; null after a
+                                              ///< failed reopen.
+    std::atomic<bool> reopen_{false};         ///< Open the file again before the next checkpoint.
+    std::atomic<bool> waiting_{false};        ///< A checkpoint is queued but has not started.
+    std::atomic<std::uint64_t> runs_{0};      ///< Checkpoints run.
+    boost::asio::thread_pool pool_{1};        ///< The checkpointer's one thread; last, so it
+                                              ///< stops before the members it uses go away.
 };
 
 }  // namespace threadsd::store

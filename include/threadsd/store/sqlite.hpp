@@ -108,12 +108,23 @@ class Connection {
     Statement prepare(std::string_view sql);
     /// Rows changed by the last statement.
     int changes() const;
+    /// True when the path it was opened with no longer names its file: the file was
+    /// deleted, renamed or replaced while open (one stat).
+    bool file_moved() const;
+    /// Makes closing this connection leave the -wal and -shm files at its path alone. Set
+    /// on a connection to a deleted or replaced file before closing it: those paths may
+    /// belong to the new file by then, and SQLite would remove them by name.
+    void keep_wal_files_on_close();
     /// The raw handle, for the few calls this wrapper does not cover.
     sqlite3* handle() const { return db_; }
 
   private:
     sqlite3* db_ = nullptr;  ///< The connection.
 };
+
+/// True for the SQLite result codes that mean the store itself failed (disk full, I/O
+/// error, locked, read-only, missing or corrupt file) rather than a request being wrong.
+bool is_store_fault(int code);
 
 /// Sets `synchronous` on a read-write connection; the writer sets it once, before any write.
 void set_durability(Connection& connection, Durability durability);

@@ -17,12 +17,16 @@ namespace threadsd::store {
 
 /// A read-only connection with its prepared statements.
 struct ReadSession {
-    /// Opens a read-only connection to `path`.
-    explicit ReadSession(const std::string& path)
-        : connection(path, OpenMode::kReadOnly), catalog(connection), threads(connection) {}
-    Connection connection;  ///< Read-only; in WAL mode it never waits for the writer.
-    Catalog catalog;        ///< Key and agent statements over `connection`.
-    ThreadReads threads;    ///< Thread statements over `connection`.
+    /// Opens a read-only connection to `path`, the file of the writer's `epoch`.
+    ReadSession(const std::string& path, std::uint64_t epoch)
+        : connection(path, OpenMode::kReadOnly),
+          catalog(connection),
+          threads(connection),
+          file_epoch(epoch) {}
+    Connection connection;     ///< Read-only; in WAL mode it never waits for the writer.
+    Catalog catalog;           ///< Key and agent statements over `connection`.
+    ThreadReads threads;       ///< Thread statements over `connection`.
+    std::uint64_t file_epoch;  ///< Writer::file_epoch() when opened; stale ones are dropped.
 };
 
 class Store;
@@ -56,10 +60,12 @@ class Store {
 
     /// Borrows a read session; opens a new one when none is idle. Only the pool's vector
     /// is locked, never a connection: each session is used by one request at a time.
+    /// Sessions opened before the writer last opened the database file again are dropped.
     ReadLease read();
 
     /// Reads the catalog generation (one row) and brings the key and agent cache up to it.
-    /// A request calls this once, before its first key or agent lookup.
+    /// A request calls this once, before its first key or agent lookup. The value counts
+    /// file epochs too, so a database file put back or replaced empties the cache.
     std::int64_t observe_catalog();
 
     /// The key whose SHA-256 is `hash`, revoked or not; from memory when cached.

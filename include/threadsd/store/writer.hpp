@@ -11,6 +11,12 @@
 // out. One that fails after changing rows makes the writer roll back and run the batch
 // again, each job in its own savepoint. Savepoints are not the default because SQLite
 // copies every page that a savepoint touches.
+//
+// The writer also notices, before each transaction, when its database file was deleted or
+// replaced under it. A deleted file is written back from the open connection, which still
+// holds every committed write; a replaced one is taken as the operator's choice. Either
+// way the writer then opens the file at the path again, and the store's read sessions and
+// checkpointer follow (file_epoch()).
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -20,14 +26,17 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "threadsd/store/checkpointer.hpp"
+#include "threadsd/store/file_identity.hpp"
 #include "threadsd/store/limits.hpp"
 #include "threadsd/store/sqlite.hpp"
 #include "threadsd/store/thread_reads.hpp"
@@ -49,9 +58,30 @@ class WriteQueueFull : public std::runtime_error {
     WriteQueueFull() : std::runtime_error("write queue full") {}
 };
 
+/// Thrown to the owners of a batch that the store could not commit (disk full, I/O error,
+/// locked or vanished file). The writer has logged the cause; clients get a plain 500.
+class StoreFailure : public std::runtime_error {
+  public:
+    StoreFailure() : std::runtime_error("the store could not commit") {}
+};
+
 /// A unit of work for the writer. It must throw to fail; its changes are then undone.
 /// It may run twice (see above), so it must not depend on having run before.
 using WriteJob = std::function<void(WriteContext&)>;
+
+/// The write connection and the statements prepared on it, replaced as a whole when the
+/// database file has to be opened again.
+struct WriteSession {
+    /// Opens `path`, brings its schema up to date, and sets `durability`.
+    WriteSession(const std::string& path, Durability durability);
+    Connection connection;              ///< The write connection; used on the strand only.
+    ThreadWrites threads;               ///< Write statements over `connection`.
+    ThreadReads thread_reads;           ///< Read statements over `connection`.
+    TransactionStatements transaction;  ///< BEGIN, COMMIT and ROLLBACK, prepared.
+    Statement savepoint;                ///< SAVEPOINT job: isolates one job in the batch.
+    Statement release;                  ///< RELEASE job.
+    Statement rollback_to;              ///< ROLLBACK TO job: undoes one failed job.
+};
 
 /// Owns the write connection and serializes every write through one strand.
 class Writer {
@@ -88,6 +118,10 @@ class Writer {
     /// Checkpoints run so far (for tests and metrics).
     std::uint64_t checkpoints() const { return checkpointer_.runs(); }
 
+    /// How many times the database file was opened again after it was deleted or replaced;
+    /// connections opened before the current value are to a file that is gone.
+    std::uint64_t file_epoch() const { return file_epoch_.load(std::memory_order_acquire); }
+
   private:
     /// Called once with the job's outcome; type-erases the awaiting coroutine's handler.
     using Completion = std::function<void(std::exception_ptr)>;
@@ -108,6 +142,15 @@ class Writer {
     void enqueue(Pending pending);
     /// Runs every queued job in one transaction; on the strand only.
     void flush();
+    /// Before a batch: opens the database again when the file was deleted (writing it back
+    /// first) or replaced; throws when that is not possible yet. Strand only.
+    void follow_the_file();
+    /// Opens session_ on path_ and notes its -wal and -shm files. Strand only.
+    void open_session();
+    /// Logs a failed batch of `jobs` jobs, at most one line a second while failures last.
+    void note_failure(const std::exception_ptr& error, std::size_t jobs);
+    /// Logs the first commit after failures.
+    void note_success();
     /// SQLite's WAL hook: after each commit, asks the checkpointer to run when the WAL
     /// holds `frames` >= checkpoint_frames_. Replaces the automatic checkpoint.
     static int after_commit(void* writer, sqlite3* db, const char* schema, int frames);
@@ -117,16 +160,19 @@ class Writer {
     bool run_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& outcomes,
                    Isolation isolation);
 
-    Checkpointer checkpointer_;          ///< Outlives connection_, whose commits call it.
-    int checkpoint_frames_;              ///< WAL frames that make a commit ask for a checkpoint.
-    Connection connection_;              ///< The write connection; used on the strand only.
-    ThreadWrites threads_;               ///< Write statements over connection_.
-    ThreadReads thread_reads_;           ///< Read statements over connection_.
-    TransactionStatements transaction_;  ///< BEGIN, COMMIT and ROLLBACK, prepared.
-    Statement savepoint_;                ///< SAVEPOINT job: isolates one job in the batch.
-    Statement release_;                  ///< RELEASE job.
-    Statement rollback_to_;              ///< ROLLBACK TO job: undoes one failed job.
-    boost::asio::thread_pool pool_;      ///< The writer's one thread.
+    std::string path_;           ///< The database file.
+    Durability durability_;      ///< What a commit promises.
+    Checkpointer checkpointer_;  ///< Outlives session_, whose commits call it.
+    int checkpoint_frames_;      ///< WAL frames that make a commit ask for a checkpoint.
+    std::unique_ptr<WriteSession> session_;     ///< Null only after a failed reopen; strand only.
+    std::optional<FileId> wal_file_;            ///< The session's -wal file; strand only.
+    std::optional<FileId> shm_file_;            ///< The session's -shm file; strand only.
+    std::atomic<std::uint64_t> file_epoch_{0};  ///< Bumped whenever session_ is replaced.
+    std::chrono::steady_clock::time_point last_failure_log_;  ///< Strand only.
+    std::uint64_t unlogged_failures_ = 0;  ///< Failed jobs not yet logged; strand only.
+    bool failing_ = false;                 ///< The last batch failed; strand only.
+    bool file_move_logged_ = false;        ///< The file's disappearance is logged; strand only.
+    boost::asio::thread_pool pool_;        ///< The writer's one thread.
     boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;  ///< Serializes jobs.
     std::size_t max_queued_;                    ///< Jobs that may wait at a time.
     std::atomic<std::size_t> queued_count_{0};  ///< Jobs accepted and not yet completed.
