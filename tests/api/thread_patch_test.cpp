@@ -26,18 +26,18 @@ using threadsd::api::parse_close_request;
 using threadsd::api::parse_patch_request;
 using threadsd::api::PatchThreadRequest;
 
-const InputLimits kDefaults{};
+const InputLimits kDefaultLimits{};
 // Small limits: 3 keys, keys of at most 4 bytes, values of at most 5 bytes.
-const InputLimits kSmall{3, 4, 5};
+const InputLimits kSmallLimits{3, 4, 5};
 
-const std::string kEacute = "\xc3\xa9";            // 2 UTF-8 bytes, 1 code point
-const std::string kEuro = "\xe2\x82\xac";          // 3 UTF-8 bytes, 1 code point
-const std::string kGrinning = "\xf0\x9f\x98\x80";  // 4 UTF-8 bytes, 1 code point (U+1F600)
-const std::string kNbsp = "\xc2\xa0";              // U+00A0, not a control character
-const std::string kNextLine = "\xc2\x85";          // U+0085, a C1 control character
-const std::string kLastC1 = "\xc2\x9f";            // U+009F, the last C1 control character
+const std::string kTwoByteChar = "\xc3\xa9";           // 2 UTF-8 bytes, 1 code point
+const std::string kThreeByteChar = "\xe2\x82\xac";     // 3 UTF-8 bytes, 1 code point
+const std::string kFourByteChar = "\xf0\x9f\x98\x80";  // 4 UTF-8 bytes, 1 code point (U+1F600)
+const std::string kNbsp = "\xc2\xa0";                  // U+00A0, not a control character
+const std::string kNextLine = "\xc2\x85";              // U+0085, a C1 control character
+const std::string kLastC1 = "\xc2\x9f";                // U+009F, the last C1 control character
 
-std::string repeat(const std::string& piece, std::size_t times) {
+std::string repeated(const std::string& piece, std::size_t times) {
     std::string out;
     for (std::size_t i = 0; i < times; ++i) {
         out += piece;
@@ -46,7 +46,7 @@ std::string repeat(const std::string& piece, std::size_t times) {
 }
 
 /// A JSON object text with `count` keys k0, k1, ... each mapped to "v".
-std::string object_with_keys(std::size_t count, const std::string& prefix = "k") {
+std::string patch_object_with_keys(std::size_t count, const std::string& prefix = "k") {
     json::object out;
     for (std::size_t i = 0; i < count; ++i) {
         out[prefix + std::to_string(i)] = "v";
@@ -56,7 +56,8 @@ std::string object_with_keys(std::size_t count, const std::string& prefix = "k")
 
 // --- parse_patch_request helpers ---------------------------------------------------------
 
-PatchThreadRequest expect_patch(const std::string& body, const InputLimits& limits = kDefaults) {
+PatchThreadRequest expect_patch(const std::string& body,
+                                const InputLimits& limits = kDefaultLimits) {
     auto result = parse_patch_request(body, limits);
     const auto* error = std::get_if<ApiError>(&result);
     BOOST_TEST_REQUIRE(error == nullptr, "refused: " << (error ? error->message : "") << " for "
@@ -65,7 +66,7 @@ PatchThreadRequest expect_patch(const std::string& body, const InputLimits& limi
 }
 
 ApiError expect_patch_refused(const std::string& body, std::string_view names,
-                              const InputLimits& limits = kDefaults) {
+                              const InputLimits& limits = kDefaultLimits) {
     auto result = parse_patch_request(body, limits);
     const auto* error = std::get_if<ApiError>(&result);
     BOOST_TEST_REQUIRE(error != nullptr, "accepted: " << body.substr(0, 120));
@@ -80,7 +81,7 @@ ApiError expect_patch_refused(const std::string& body, std::string_view names,
 /// merge_string_map on JSON texts; the merged text (or nothing for null), failing on error.
 std::optional<std::string> expect_merged(const std::optional<std::string>& stored,
                                          const std::string& patch,
-                                         const InputLimits& limits = kDefaults) {
+                                         const InputLimits& limits = kDefaultLimits) {
     auto result = merge_string_map(stored, json::parse(patch).as_object(), "metadata", limits);
     const auto* error = std::get_if<ApiError>(&result);
     BOOST_TEST_REQUIRE(error == nullptr, "refused: " << (error ? error->message : ""));
@@ -88,7 +89,7 @@ std::optional<std::string> expect_merged(const std::optional<std::string>& store
 }
 
 ApiError expect_merge_refused(const std::optional<std::string>& stored, const std::string& patch,
-                              std::string_view field, const InputLimits& limits = kDefaults) {
+                              std::string_view field, const InputLimits& limits = kDefaultLimits) {
     auto result = merge_string_map(stored, json::parse(patch).as_object(), field, limits);
     const auto* error = std::get_if<ApiError>(&result);
     BOOST_TEST_REQUIRE(error != nullptr, "accepted patch " << patch.substr(0, 120));
@@ -141,7 +142,7 @@ BOOST_AUTO_TEST_CASE(patch_body_must_be_a_json_object) {
         expect_patch_refused(body, "object");
     }
     for (const char* body : {"", "{", "{metadata:{}}", "{\"metadata\":{}} x", "{'a':1}"}) {
-        auto result = parse_patch_request(body, kDefaults);
+        auto result = parse_patch_request(body, kDefaultLimits);
         const auto* error = std::get_if<ApiError>(&result);
         BOOST_TEST_REQUIRE(error != nullptr, "accepted: " << body);
         BOOST_TEST((error->code == ErrorCode::kBadRequest));
@@ -205,31 +206,34 @@ BOOST_AUTO_TEST_CASE(patch_key_bytes_limit) {
     expect_patch_refused(R"({"metadata":{"":"v"}})", "metadata");
     expect_patch_refused(R"({"metadata":{"":null}})", "metadata");
     // Bytes, not code points.
-    expect_patch(R"({"metadata":{")" + repeat(kEacute, 64) + R"(":"v"}})");
-    expect_patch_refused(R"({"metadata":{")" + repeat(kEuro, 43) + R"(":"v"}})", "metadata");
+    expect_patch(R"({"metadata":{")" + repeated(kTwoByteChar, 64) + R"(":"v"}})");
+    expect_patch_refused(R"({"metadata":{")" + repeated(kThreeByteChar, 43) + R"(":"v"}})",
+                         "metadata");
     // Custom limit.
-    expect_patch(R"({"metadata":{"abcd":"v"}})", kSmall);
-    expect_patch_refused(R"({"metadata":{"abcde":null}})", "metadata", kSmall);
+    expect_patch(R"({"metadata":{"abcd":"v"}})", kSmallLimits);
+    expect_patch_refused(R"({"metadata":{"abcde":null}})", "metadata", kSmallLimits);
 }
 
 BOOST_AUTO_TEST_CASE(patch_value_bytes_limit) {
     expect_patch(R"({"metadata":{"a":")" + std::string(8192, 'v') + R"("}})");
     expect_patch_refused(R"({"metadata":{"a":")" + std::string(8193, 'v') + R"("}})", "metadata");
-    expect_patch(R"({"variables":{"a":")" + repeat(kEacute, 4096) + R"("}})");
-    expect_patch_refused(R"({"variables":{"a":")" + repeat(kEacute, 4096) + R"(x"}})", "variables");
+    expect_patch(R"({"variables":{"a":")" + repeated(kTwoByteChar, 4096) + R"("}})");
+    expect_patch_refused(R"({"variables":{"a":")" + repeated(kTwoByteChar, 4096) + R"(x"}})",
+                         "variables");
     // Sizes count decoded bytes: six escapes of one byte each are 6 bytes, not 36.
-    expect_patch(R"({"metadata":{"a":"\u0041\u0041\u0041\u0041\u0041"}})", kSmall);
+    expect_patch(R"({"metadata":{"a":"\u0041\u0041\u0041\u0041\u0041"}})", kSmallLimits);
     expect_patch_refused(R"({"metadata":{"a":"\u0041\u0041\u0041\u0041\u0041\u0041"}})", "metadata",
-                         kSmall);
+                         kSmallLimits);
 }
 
 BOOST_AUTO_TEST_CASE(patch_key_count_is_not_checked_before_merging) {
     // 65 keys in one patch: the count applies to the merged result, and a patch may remove.
-    const PatchThreadRequest request = expect_patch(R"({"metadata":)" + object_with_keys(65) + "}");
+    const PatchThreadRequest request =
+        expect_patch(R"({"metadata":)" + patch_object_with_keys(65) + "}");
     BOOST_TEST_REQUIRE(request.metadata.has_value());
     BOOST_TEST(request.metadata->size() == 65u);
     const PatchThreadRequest small =
-        expect_patch(R"({"metadata":)" + object_with_keys(4) + "}", kSmall);
+        expect_patch(R"({"metadata":)" + patch_object_with_keys(4) + "}", kSmallLimits);
     BOOST_TEST(small.metadata->size() == 4u);
 }
 
@@ -245,7 +249,7 @@ BOOST_AUTO_TEST_CASE(patch_ignores_read_only_and_unknown_fields) {
 BOOST_AUTO_TEST_CASE(patch_refuses_repeated_keys_and_lone_surrogates) {
     expect_patch_refused(R"({"metadata":{"a":"1","a":null}})", "metadata");
     expect_patch_refused(R"({"metadata":{"a":"1"},"metadata":{"b":"2"}})", "metadata");
-    auto surrogate = parse_patch_request(R"({"metadata":{"a":"\ud800"}})", kDefaults);
+    auto surrogate = parse_patch_request(R"({"metadata":{"a":"\ud800"}})", kDefaultLimits);
     BOOST_TEST_REQUIRE(std::holds_alternative<ApiError>(surrogate));
     BOOST_TEST((std::get<ApiError>(surrogate).code == ErrorCode::kBadRequest));
 }
@@ -295,7 +299,7 @@ BOOST_AUTO_TEST_CASE(merge_appends_new_keys_in_patch_order) {
 BOOST_AUTO_TEST_CASE(merge_removal_in_the_middle_keeps_the_rest_in_order) {
     // Boost.JSON's object::erase would move the last key into the hole: the order must not
     // change that way.
-    std::string stored = object_with_keys(10);
+    std::string stored = patch_object_with_keys(10);
     const auto merged = expect_merged(stored, R"({"k2":null,"k5":null})");
     BOOST_TEST_REQUIRE(merged.has_value());
     const std::vector<std::string> expected{"k0", "k1", "k3", "k4", "k6", "k7", "k8", "k9"};
@@ -330,7 +334,7 @@ BOOST_AUTO_TEST_CASE(merge_removing_every_key_gives_an_empty_object_not_null) {
 }
 
 BOOST_AUTO_TEST_CASE(merge_key_count_limit_applies_to_the_merged_result) {
-    const std::string full = object_with_keys(64);
+    const std::string full = patch_object_with_keys(64);
     // 64 + 1 new: refused, and the message names the field.
     expect_merge_refused(full, R"({"new":"v"})", "metadata");
     expect_merge_refused(full, R"({"new":"v"})", "variables");
@@ -345,7 +349,7 @@ BOOST_AUTO_TEST_CASE(merge_key_count_limit_applies_to_the_merged_result) {
     // The order inside the patch does not matter: set first, remove after.
     BOOST_TEST(keys_of(*expect_merged(full, R"({"new":"v","k10":null})")).size() == 64u);
     // 63 + 1 new: 64.
-    BOOST_TEST(keys_of(*expect_merged(object_with_keys(63), R"({"new":"v"})")).size() == 64u);
+    BOOST_TEST(keys_of(*expect_merged(patch_object_with_keys(63), R"({"new":"v"})")).size() == 64u);
     // 64 + 2 new - 1 removed: 65, refused.
     expect_merge_refused(full, R"({"k1":null,"n1":"v","n2":"v"})", "metadata");
     // Removing a key that is not there does not make room.
@@ -353,13 +357,15 @@ BOOST_AUTO_TEST_CASE(merge_key_count_limit_applies_to_the_merged_result) {
 }
 
 BOOST_AUTO_TEST_CASE(merge_key_count_limit_custom_and_on_a_null_map) {
-    expect_merge_refused(std::nullopt, object_with_keys(4), "metadata", kSmall);
-    BOOST_TEST(keys_of(*expect_merged(std::nullopt, object_with_keys(3), kSmall)).size() == 3u);
-    const auto merged =
-        expect_merged(std::string(R"({"a":"1","b":"2","c":"3"})"), R"({"b":null,"d":"4"})", kSmall);
+    expect_merge_refused(std::nullopt, patch_object_with_keys(4), "metadata", kSmallLimits);
+    BOOST_TEST(
+        keys_of(*expect_merged(std::nullopt, patch_object_with_keys(3), kSmallLimits)).size() ==
+        3u);
+    const auto merged = expect_merged(std::string(R"({"a":"1","b":"2","c":"3"})"),
+                                      R"({"b":null,"d":"4"})", kSmallLimits);
     BOOST_TEST(*merged == R"({"a":"1","c":"3","d":"4"})");
     expect_merge_refused(std::string(R"({"a":"1","b":"2","c":"3"})"), R"({"d":"4"})", "metadata",
-                         kSmall);
+                         kSmallLimits);
 }
 
 BOOST_AUTO_TEST_CASE(merge_round_trips_nul_and_non_ascii) {
@@ -367,9 +373,9 @@ BOOST_AUTO_TEST_CASE(merge_round_trips_nul_and_non_ascii) {
         json::object{{std::string_view("a\0", 2), std::string_view("x\0y", 3)}, {"b", "keep"}});
     json::object patch;
     patch[std::string_view("k\0", 2)] = std::string_view("\0", 1);
-    patch[kEuro] = kGrinning;
+    patch[kThreeByteChar] = kFourByteChar;
     patch["b"] = nullptr;
-    auto result = merge_string_map(stored, patch, "variables", kDefaults);
+    auto result = merge_string_map(stored, patch, "variables", kDefaultLimits);
     BOOST_TEST_REQUIRE(std::holds_alternative<std::optional<std::string>>(result));
     const auto merged = std::get<std::optional<std::string>>(result);
     BOOST_TEST_REQUIRE(merged.has_value());
@@ -381,7 +387,7 @@ BOOST_AUTO_TEST_CASE(merge_round_trips_nul_and_non_ascii) {
     const json::value* added = object.if_contains(std::string_view("k\0", 2));
     BOOST_TEST_REQUIRE(added != nullptr);
     BOOST_TEST(std::string_view(added->as_string()) == std::string_view("\0", 1));
-    BOOST_TEST(std::string_view(object.at(kEuro).as_string()) == kGrinning);
+    BOOST_TEST(std::string_view(object.at(kThreeByteChar).as_string()) == kFourByteChar);
     BOOST_TEST(!object.contains("b"));
     // Merging the result with an empty patch gives the same text back.
     BOOST_TEST(*expect_merged(*merged, "{}") == *merged);
@@ -404,7 +410,7 @@ BOOST_AUTO_TEST_CASE(close_reason_is_kept_as_given) {
                "not in upstream's enum, with spaces");
     BOOST_TEST(expect_reason(R"({"reason":" "})") == " ");
     BOOST_TEST(expect_reason(R"({"reason":"ended","id":"ignored","isActive":true})") == "ended");
-    BOOST_TEST(expect_reason(R"({"reason":"caf\u00e9"})") == "caf" + kEacute);
+    BOOST_TEST(expect_reason(R"({"reason":"caf\u00e9"})") == "caf" + kTwoByteChar);
     BOOST_TEST(expect_reason(close_body("no" + kNbsp + "break")) == "no" + kNbsp + "break");
 }
 
@@ -412,18 +418,21 @@ BOOST_AUTO_TEST_CASE(close_reason_length_counts_code_points) {
     BOOST_TEST(expect_reason(close_body(std::string(64, 'r'))) == std::string(64, 'r'));
     expect_close_refused(close_body(std::string(65, 'r')));
     // 64 multibyte characters are fine although they are more than 64 bytes.
-    BOOST_TEST(expect_reason(close_body(repeat(kEacute, 64))) == repeat(kEacute, 64));
-    BOOST_TEST(expect_reason(close_body(repeat(kEuro, 64))) == repeat(kEuro, 64));
-    BOOST_TEST(expect_reason(close_body(repeat(kGrinning, 64))) == repeat(kGrinning, 64));
-    BOOST_TEST(expect_reason(close_body(repeat(kEuro, 63) + "x")) == repeat(kEuro, 63) + "x");
-    expect_close_refused(close_body(repeat(kEacute, 65)));
-    expect_close_refused(close_body(repeat(kGrinning, 64) + "x"));
+    BOOST_TEST(expect_reason(close_body(repeated(kTwoByteChar, 64))) == repeated(kTwoByteChar, 64));
+    BOOST_TEST(expect_reason(close_body(repeated(kThreeByteChar, 64))) ==
+               repeated(kThreeByteChar, 64));
+    BOOST_TEST(expect_reason(close_body(repeated(kFourByteChar, 64))) ==
+               repeated(kFourByteChar, 64));
+    BOOST_TEST(expect_reason(close_body(repeated(kThreeByteChar, 63) + "x")) ==
+               repeated(kThreeByteChar, 63) + "x");
+    expect_close_refused(close_body(repeated(kTwoByteChar, 65)));
+    expect_close_refused(close_body(repeated(kFourByteChar, 64) + "x"));
     // A surrogate pair escape is one character.
     std::string escaped = R"({"reason":")";
     for (int i = 0; i < 64; ++i) {
         escaped += R"(\ud83d\ude00)";
     }
-    BOOST_TEST(expect_reason(escaped + "\"}") == repeat(kGrinning, 64));
+    BOOST_TEST(expect_reason(escaped + "\"}") == repeated(kFourByteChar, 64));
 }
 
 BOOST_AUTO_TEST_CASE(close_reason_must_not_be_empty) {

@@ -40,7 +40,7 @@ struct ConcurrentState {
 
 using ConcurrentServer = SuiteState<ConcurrentState>;
 
-ConcurrentState& shared() {
+ConcurrentState& patch_race_fixture() {
     return ConcurrentServer::get();
 }
 
@@ -57,7 +57,7 @@ std::vector<std::vector<PlainResult>> run_workers(
             threads.emplace_back([&, w] {
                 auto& mine = results[static_cast<std::size_t>(w)];
                 try {
-                    PlainHttpClient client(shared().server.port());
+                    PlainHttpClient client(patch_race_fixture().server.port());
                     ready.arrive_and_wait();  // Connected; now all start together.
                     work(w, client, mine);
                 } catch (const std::exception& e) {
@@ -73,8 +73,9 @@ std::vector<std::vector<PlainResult>> run_workers(
 
 /// A PATCH with a JSON body and the demo key, from a worker.
 PlainResult plain_patch(PlainHttpClient& client, const std::string& path, const std::string& body) {
-    return client.request(http::verb::patch, path, body,
-                          {{"Content-Type", "application/json"}, {"X-API-Key", shared().key}});
+    return client.request(
+        http::verb::patch, path, body,
+        {{"Content-Type", "application/json"}, {"X-API-Key", patch_race_fixture().key}});
 }
 
 /// The thread of a worker's 200 answer (checked on the test's thread).
@@ -110,7 +111,7 @@ std::string temp_name(int worker) {
 BOOST_AUTO_TEST_SUITE(concurrent_patch_http, *boost::unit_test::fixture<ConcurrentServer>())
 
 BOOST_AUTO_TEST_CASE(concurrent_patches_of_different_keys_all_survive) {
-    auto& fixture = shared();
+    auto& fixture = patch_race_fixture();
     HttpClient client(fixture.server.port());
     const auto created = create_thread_ok(
         client, fixture.key,
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(concurrent_patches_of_different_keys_all_survive) {
             if (worker == kWorkers) {
                 for (int j = 0; j < kPatchesPerWorker / 2; ++j) {
                     out.push_back(plain.request(http::verb::get, thread_path(id), std::nullopt,
-                                                {{"X-API-Key", shared().key}}));
+                                                {{"X-API-Key", patch_race_fixture().key}}));
                 }
                 out.push_back(plain_patch(plain, close_path(id), R"({"reason":"racing"})"));
                 return;
@@ -255,7 +256,7 @@ BOOST_AUTO_TEST_CASE(concurrent_patches_of_different_keys_all_survive) {
 }
 
 BOOST_AUTO_TEST_CASE(racing_closes_have_exactly_one_winner) {
-    auto& fixture = shared();
+    auto& fixture = patch_race_fixture();
     HttpClient client(fixture.server.port());
     const auto created = create_thread_ok(client, fixture.key, create_body(demo::kVoiceAgent));
     const std::string id = text_field(created, "id");
@@ -287,7 +288,7 @@ BOOST_AUTO_TEST_CASE(racing_closes_have_exactly_one_winner) {
 }
 
 BOOST_AUTO_TEST_CASE(racing_additions_stop_at_the_key_limit) {
-    auto& fixture = shared();
+    auto& fixture = patch_race_fixture();
     HttpClient client(fixture.server.port());
     std::string metadata = "{";
     for (int i = 0; i < 60; ++i) {

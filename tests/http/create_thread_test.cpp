@@ -25,8 +25,6 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-constexpr const char* kCreatePath = "/api/v1/threads/web";
-
 /// One server on a fresh store with a demo key, shared by every test of the suite.
 struct CreateState {
     TempDir dir;
@@ -38,7 +36,7 @@ struct CreateState {
 /// The suite fixture: one server for every test.
 using CreateServer = SuiteState<CreateState>;
 
-CreateState& shared() {
+CreateState& create_fixture() {
     return CreateServer::get();
 }
 
@@ -132,7 +130,7 @@ std::string two_version_agent(const std::string& organization, const std::string
 BOOST_AUTO_TEST_SUITE(create_thread_http, *boost::unit_test::fixture<CreateServer>())
 
 BOOST_AUTO_TEST_CASE(support_bot_thread_has_every_field_of_the_contract) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const std::int64_t before = now_millis();
     const auto response = client.request(
@@ -208,7 +206,7 @@ BOOST_AUTO_TEST_CASE(support_bot_thread_has_every_field_of_the_contract) {
 }
 
 BOOST_AUTO_TEST_CASE(voice_agent_thread_carries_nulls_and_a_generated_request_id) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const auto response =
         client.post_json(kCreatePath, create_body(demo::kVoiceAgent), fixture.key);
@@ -247,7 +245,7 @@ BOOST_AUTO_TEST_CASE(voice_agent_thread_carries_nulls_and_a_generated_request_id
 }
 
 BOOST_AUTO_TEST_CASE(explicit_null_maps_are_null_and_mixed_sms_settings_are_kept) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const auto thread = create_thread(
         client, create_body(demo::kBooker, R"("metadata":null,"variables":null,"extra":[1,2])"),
@@ -264,7 +262,7 @@ BOOST_AUTO_TEST_CASE(explicit_null_maps_are_null_and_mixed_sms_settings_are_kept
 }
 
 BOOST_AUTO_TEST_CASE(empty_maps_are_kept_as_empty_objects) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const auto thread = create_thread(
         client, create_body(demo::kSupportBot, R"("metadata":{},"variables":{})"), fixture.key);
@@ -273,7 +271,7 @@ BOOST_AUTO_TEST_CASE(empty_maps_are_kept_as_empty_objects) {
 }
 
 BOOST_AUTO_TEST_CASE(upper_case_agent_id_is_accepted_and_normalised) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const std::string upper = to_upper(demo::kSupportBot);
     BOOST_REQUIRE(upper != demo::kSupportBot);
@@ -288,7 +286,7 @@ BOOST_AUTO_TEST_CASE(upper_case_agent_id_is_accepted_and_normalised) {
 }
 
 BOOST_AUTO_TEST_CASE(nul_and_non_ascii_round_trip_exactly) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     // Raw UTF-8, \u escapes of BMP characters, a surrogate pair and NUL, in keys and values.
     const std::string body =
@@ -328,7 +326,7 @@ BOOST_AUTO_TEST_CASE(nul_and_non_ascii_round_trip_exactly) {
 }
 
 BOOST_AUTO_TEST_CASE(successive_thread_ids_strictly_increase) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     std::vector<std::string> ids;
     for (int i = 0; i < 8; ++i) {
@@ -342,7 +340,7 @@ BOOST_AUTO_TEST_CASE(successive_thread_ids_strictly_increase) {
 }
 
 BOOST_AUTO_TEST_CASE(created_thread_is_a_row_in_the_sqlite_file) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const auto thread = create_thread(
         client, create_body(demo::kSupportBot, R"("metadata":{"b":"2","a":"1"})"), fixture.key);
@@ -371,7 +369,7 @@ BOOST_AUTO_TEST_CASE(created_thread_is_a_row_in_the_sqlite_file) {
 }
 
 BOOST_AUTO_TEST_CASE(thread_stays_bound_to_the_version_published_at_creation) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     const std::string agent = "5e1f0a00-1111-4a2b-8c3d-000000000001";
     const std::string v1 = "5e1f0a00-1111-4a2b-8c3d-0000000000a1";
     const std::string v2 = "5e1f0a00-1111-4a2b-8c3d-0000000000a2";
@@ -409,7 +407,7 @@ BOOST_AUTO_TEST_CASE(thread_stays_bound_to_the_version_published_at_creation) {
 }
 
 BOOST_AUTO_TEST_CASE(key_revoked_while_the_server_runs_is_refused_at_once) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     const std::string key = create_demo_key(fixture.db);  // Made while the server runs.
     HttpClient client(fixture.server.port());
     create_thread(client, create_body(demo::kSupportBot), key);
@@ -427,7 +425,7 @@ BOOST_AUTO_TEST_CASE(key_revoked_while_the_server_runs_is_refused_at_once) {
 }
 
 BOOST_AUTO_TEST_CASE(another_organizations_agents_are_indistinguishable_from_missing_ones) {
-    auto& fixture = shared();
+    auto& fixture = create_fixture();
     const std::string other_org = "9d3b7c2a-0000-4e5f-8a9b-00000000b0b0";
     const std::string other_agent = "9d3b7c2a-1111-4e5f-8a9b-00000000a9e1";
     import_agents(

@@ -23,11 +23,9 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-constexpr const char* kCreatePath = "/api/v1/threads/web";
 constexpr const char* kDeletedAgent = "6a0c0000-0000-4000-8000-00000000de1e";
 constexpr const char* kOtherOrganization = "6a0c0000-0000-4000-8000-0000000000b2";
 constexpr const char* kOtherOrgAgent = "6a0c0000-0000-4000-8000-00000000a9e2";
-constexpr std::size_t kKiB = 1024;
 
 /// A store with a demo key, a revoked key, a deleted agent and another organization's
 /// agent, served by one server for the whole suite.
@@ -58,20 +56,20 @@ struct ErrorState {
 /// The suite fixture: one server for every test.
 using ErrorServer = SuiteState<ErrorState>;
 
-ErrorState& shared() {
+ErrorState& error_fixture() {
     return ErrorServer::get();
 }
 
 HttpResult post(const std::string& body, const Headers& headers,
                 const std::string& target = kCreatePath) {
-    HttpClient client(shared().port());
+    HttpClient client(error_fixture().port());
     return client.request(http::verb::post, target, body, headers);
 }
 
 /// POST with the demo key and a JSON content type.
 HttpResult post_authorised(const std::string& body) {
-    HttpClient client(shared().port());
-    return client.post_json(kCreatePath, body, shared().key);
+    HttpClient client(error_fixture().port());
+    return client.post_json(kCreatePath, body, error_fixture().key);
 }
 
 /// A map of `count` entries `"k0":"v"...`.
@@ -240,7 +238,7 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_an_unknown_key) {
                      {{"Content-Type", "application/json"}, {"X-API-Key", forged}}),
                 401, "UNAUTHORIZED", "X-API-Key");
     // A real key with one character changed.
-    std::string altered = shared().key;
+    std::string altered = error_fixture().key;
     altered.back() = altered.back() == 'A' ? 'B' : 'A';
     check_error(post(create_body(demo::kSupportBot),
                      {{"Content-Type", "application/json"}, {"X-API-Key", altered}}),
@@ -248,8 +246,8 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_an_unknown_key) {
 }
 
 BOOST_AUTO_TEST_CASE(unauthorized_with_a_revoked_key) {
-    check_error(post(create_body(demo::kSupportBot),
-                     {{"Content-Type", "application/json"}, {"X-API-Key", shared().revoked_key}}),
+    check_error(post(create_body(demo::kSupportBot), {{"Content-Type", "application/json"},
+                                                      {"X-API-Key", error_fixture().revoked_key}}),
                 401, "UNAUTHORIZED", "X-API-Key");
 }
 
@@ -258,7 +256,7 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_an_empty_key) {
                      {{"Content-Type", "application/json"}, {"X-API-Key", ""}}),
                 401, "UNAUTHORIZED", "X-API-Key");
     // Only spaces and tabs: empty once trimmed.
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
     const std::string body = create_body(demo::kSupportBot);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
@@ -279,7 +277,7 @@ BOOST_AUTO_TEST_CASE(unauthorized_with_a_bearer_token_that_is_not_valid) {
 // ---- 404 NOT_FOUND --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(not_found_for_unknown_paths) {
-    const Headers headers{{"Content-Type", "application/json"}, {"X-API-Key", shared().key}};
+    const Headers headers{{"Content-Type", "application/json"}, {"X-API-Key", error_fixture().key}};
     for (const std::string path : {"/", "/api", "/api/v1/thread", "/api/v2/threads/web",
                                    "/API/v1/threads/web", "/api/v1/threads/web/x"}) {
         BOOST_TEST_CONTEXT("path " << path) {
@@ -290,7 +288,7 @@ BOOST_AUTO_TEST_CASE(not_found_for_unknown_paths) {
 
 BOOST_AUTO_TEST_CASE(not_found_for_a_trailing_slash) {
     check_error(post(create_body(demo::kSupportBot),
-                     {{"Content-Type", "application/json"}, {"X-API-Key", shared().key}},
+                     {{"Content-Type", "application/json"}, {"X-API-Key", error_fixture().key}},
                      "/api/v1/threads/web/"),
                 404, "NOT_FOUND");
 }
@@ -317,12 +315,12 @@ BOOST_AUTO_TEST_CASE(not_found_for_another_organizations_agent) {
 // ---- 405 METHOD_NOT_ALLOWED -----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(method_not_allowed_for_get_with_an_allow_header) {
-    HttpClient client(shared().port());
+    HttpClient client(error_fixture().port());
     for (const auto method :
          {http::verb::get, http::verb::put, http::verb::delete_, http::verb::patch}) {
         BOOST_TEST_CONTEXT("method " << http::to_string(method)) {
-            const auto response =
-                client.request(method, kCreatePath, std::nullopt, {{"X-API-Key", shared().key}});
+            const auto response = client.request(method, kCreatePath, std::nullopt,
+                                                 {{"X-API-Key", error_fixture().key}});
             check_error(response, 405, "METHOD_NOT_ALLOWED");
             BOOST_TEST(response.header("Allow") == "POST");
         }
@@ -332,13 +330,13 @@ BOOST_AUTO_TEST_CASE(method_not_allowed_for_get_with_an_allow_header) {
 BOOST_AUTO_TEST_CASE(method_not_allowed_for_head_without_content) {
     // A response to HEAD carries the headers of the error but never content (RFC 9110
     // 9.3.2): bytes after the head would be read as the next response on the connection.
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
-    BOOST_REQUIRE(
-        raw.write("HEAD /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-API-Key: " + shared().key +
-                  "\r\n\r\n"
-                  "GET /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                  "X-API-Key: " +
-                  shared().key + "\r\n\r\n"));
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
+    BOOST_REQUIRE(raw.write(
+        "HEAD /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-API-Key: " + error_fixture().key +
+        "\r\n\r\n"
+        "GET /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "X-API-Key: " +
+        error_fixture().key + "\r\n\r\n"));
     const auto received = raw.read_until_closed();
     BOOST_REQUIRE(received.closed);
     std::size_t used = 0;
@@ -365,11 +363,11 @@ BOOST_AUTO_TEST_CASE(conflict_for_a_draft_agent_without_a_published_version) {
 
 BOOST_AUTO_TEST_CASE(payload_too_large_by_content_length) {
     // Only the head and a little of the body: the declared length alone decides.
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
                   "Content-Type: application/json\r\nX-API-Key: " +
-                  shared().key + "\r\nContent-Length: " + std::to_string(64 * kKiB + 1) +
+                  error_fixture().key + "\r\nContent-Length: " + std::to_string(64 * kKiB + 1) +
                   "\r\n\r\n{\"agentId\":"));
     const auto received = raw.read_until_closed();
     const auto response = parse_response(received.bytes);
@@ -398,12 +396,12 @@ BOOST_AUTO_TEST_CASE(payload_too_large_for_a_chunked_body) {
     std::string request =
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: application/json\r\nX-API-Key: " +
-        shared().key + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+        error_fixture().key + "\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 4; ++i) {
         request += "4000\r\n" + chunk + "\r\n";
     }
     request += "10\r\n";
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(raw.write(request));
     const auto received = raw.read_until_closed();
     const auto response = parse_response(received.bytes);
@@ -434,12 +432,12 @@ BOOST_AUTO_TEST_CASE(unsupported_media_type_for_a_body_that_is_not_json) {
     for (const std::string type : {"text/plain", "application/x-www-form-urlencoded",
                                    "application/jsonx", "application/json-patch+json", "json"}) {
         BOOST_TEST_CONTEXT("Content-Type " << type) {
-            check_error(post(body, {{"Content-Type", type}, {"X-API-Key", shared().key}}), 415,
-                        "UNSUPPORTED_MEDIA_TYPE", "Content-Type");
+            check_error(post(body, {{"Content-Type", type}, {"X-API-Key", error_fixture().key}}),
+                        415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type");
         }
     }
     // No Content-Type at all is not application/json either.
-    check_error(post(body, {{"X-API-Key", shared().key}}), 415, "UNSUPPORTED_MEDIA_TYPE",
+    check_error(post(body, {{"X-API-Key", error_fixture().key}}), 415, "UNSUPPORTED_MEDIA_TYPE",
                 "Content-Type");
 }
 
@@ -448,7 +446,8 @@ BOOST_AUTO_TEST_CASE(json_media_type_with_parameters_or_in_upper_case_is_accepte
     for (const std::string type : {"application/json; charset=utf-8", "APPLICATION/JSON",
                                    "Application/Json;charset=UTF-8", "application/json ; q=1"}) {
         BOOST_TEST_CONTEXT("Content-Type " << type) {
-            const auto response = post(body, {{"Content-Type", type}, {"X-API-Key", shared().key}});
+            const auto response =
+                post(body, {{"Content-Type", type}, {"X-API-Key", error_fixture().key}});
             BOOST_TEST(response.status() == 200u, response.message.body());
         }
     }
@@ -457,18 +456,18 @@ BOOST_AUTO_TEST_CASE(json_media_type_with_parameters_or_in_upper_case_is_accepte
 // ---- 431 REQUEST_HEADER_FIELDS_TOO_LARGE ----------------------------------------------
 
 BOOST_AUTO_TEST_CASE(header_fields_too_large_over_16_kib) {
-    HttpClient client(shared().port());
+    HttpClient client(error_fixture().port());
     const auto response =
         client.request(http::verb::post, kCreatePath, create_body(demo::kSupportBot),
                        {{"Content-Type", "application/json"},
-                        {"X-API-Key", shared().key},
+                        {"X-API-Key", error_fixture().key},
                         {"X-Padding", std::string(17 * kKiB, 'p')}});
     check_error(response, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE");
     // Just under the limit is fine.
-    HttpClient second(shared().port());
+    HttpClient second(error_fixture().port());
     const auto ok = second.request(http::verb::post, kCreatePath, create_body(demo::kSupportBot),
                                    {{"Content-Type", "application/json"},
-                                    {"X-API-Key", shared().key},
+                                    {"X-API-Key", error_fixture().key},
                                     {"X-Padding", std::string(15 * kKiB, 'p')}});
     BOOST_TEST(ok.status() == 200u, ok.message.body());
 }
@@ -516,7 +515,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_checked_before_the_body) {
                      {{"Content-Type", "application/json"}, {"X-API-Key", "wrong"}}),
                 401, "UNAUTHORIZED");
     // Too large and unauthenticated: still 401.
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
     BOOST_REQUIRE(
         raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
                   "Content-Type: text/plain\r\nContent-Length: " +
@@ -532,7 +531,7 @@ BOOST_AUTO_TEST_CASE(route_is_checked_before_credentials) {
                 404, "NOT_FOUND");
     check_error(post("{not json", {{"Content-Type", "text/plain"}}, "/api/v1/threads/web/"), 404,
                 "NOT_FOUND");
-    HttpClient client(shared().port());
+    HttpClient client(error_fixture().port());
     const auto response =
         client.request(http::verb::get, kCreatePath, std::nullopt, {{"X-API-Key", "wrong"}});
     check_error(response, 405, "METHOD_NOT_ALLOWED");
@@ -540,21 +539,23 @@ BOOST_AUTO_TEST_CASE(route_is_checked_before_credentials) {
 }
 
 BOOST_AUTO_TEST_CASE(size_is_checked_before_media_type) {
-    RawConnection raw(shared().port(), kRawTimeoutSeconds);
-    BOOST_REQUIRE(raw.write(
-        "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
-        "Content-Type: text/plain\r\nX-API-Key: " +
-        shared().key + "\r\nContent-Length: " + std::to_string(100 * kKiB) + "\r\n\r\nnot json"));
+    RawConnection raw(error_fixture().port(), kRawTimeoutSeconds);
+    BOOST_REQUIRE(
+        raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
+                  "Content-Type: text/plain\r\nX-API-Key: " +
+                  error_fixture().key + "\r\nContent-Length: " + std::to_string(100 * kKiB) +
+                  "\r\n\r\nnot json"));
     const auto response = parse_response(raw.read_until_closed().bytes);
     BOOST_REQUIRE(response.has_value());
     check_error(*response, 413, "PAYLOAD_TOO_LARGE");
 }
 
 BOOST_AUTO_TEST_CASE(media_type_is_checked_before_the_json) {
-    check_error(post("{not json", {{"Content-Type", "text/plain"}, {"X-API-Key", shared().key}}),
-                415, "UNSUPPORTED_MEDIA_TYPE");
+    check_error(
+        post("{not json", {{"Content-Type", "text/plain"}, {"X-API-Key", error_fixture().key}}),
+        415, "UNSUPPORTED_MEDIA_TYPE");
     check_error(post(create_body("not-a-uuid"),
-                     {{"Content-Type", "text/plain"}, {"X-API-Key", shared().key}}),
+                     {{"Content-Type", "text/plain"}, {"X-API-Key", error_fixture().key}}),
                 415, "UNSUPPORTED_MEDIA_TYPE");
 }
 

@@ -22,9 +22,6 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-constexpr const char* kCreatePath = "/api/v1/threads/web";
-constexpr std::size_t kKiB = 1024;
-
 /// One server with a demo key for the whole suite.
 struct ProtocolState {
     TempDir dir;
@@ -36,7 +33,7 @@ struct ProtocolState {
 /// The suite fixture: one server for every test.
 using ProtocolServer = SuiteState<ProtocolState>;
 
-ProtocolState& shared() {
+ProtocolState& protocol_fixture() {
     return ProtocolServer::get();
 }
 
@@ -45,9 +42,9 @@ std::string raw_create(const std::string& extra_headers = "", const std::string&
                        const std::string& target = kCreatePath) {
     const std::string body = create_body(demo::kSupportBot);
     return "POST " + target + " HTTP/" + version +
-           "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-API-Key: " + shared().key +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" +
-           body;
+           "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-API-Key: " +
+           protocol_fixture().key + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+           extra_headers + "\r\n" + body;
 }
 
 /// The thread id of a 200 create response (fails the test otherwise).
@@ -68,26 +65,27 @@ std::string thread_id(const HttpResult& response) {
 BOOST_AUTO_TEST_SUITE(protocol_http, *boost::unit_test::fixture<ProtocolServer>())
 
 BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_connection) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     std::set<std::string> ids;
     for (int i = 0; i < 4; ++i) {
         const auto response =
-            client.post_json(kCreatePath, create_body(demo::kSupportBot), shared().key);
+            client.post_json(kCreatePath, create_body(demo::kSupportBot), protocol_fixture().key);
         ids.insert(thread_id(response));
         BOOST_TEST(response.message.keep_alive(), "response " << i << " asks to close");
     }
     BOOST_TEST(ids.size() == 4u);
     // Errors that leave the framing intact keep the connection too.
     const auto refused =
-        client.post_json(kCreatePath, create_body(demo::kDraftAgent), shared().key);
+        client.post_json(kCreatePath, create_body(demo::kDraftAgent), protocol_fixture().key);
     check_error(refused, 409, "CONFLICT");
-    const auto after = client.post_json(kCreatePath, create_body(demo::kSupportBot), shared().key);
+    const auto after =
+        client.post_json(kCreatePath, create_body(demo::kSupportBot), protocol_fixture().key);
     ids.insert(thread_id(after));
     BOOST_TEST(ids.size() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     client.send_raw(raw_create("X-Request-Id: first\r\n") + raw_create("X-Request-Id: second\r\n") +
                     raw_create("X-Request-Id: third\r\n"));
     std::vector<std::string> ids;
@@ -100,17 +98,19 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
     BOOST_TEST(ids[0] < ids[1]);
     BOOST_TEST(ids[1] < ids[2]);
     // The connection is still usable.
-    thread_id(client.post_json(kCreatePath, create_body(demo::kSupportBot), shared().key));
+    thread_id(
+        client.post_json(kCreatePath, create_body(demo::kSupportBot), protocol_fixture().key));
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_error_does_not_desynchronise_the_connection) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     const std::string bad_json = "{\"agentId\":";
     client.send_raw(raw_create("X-Request-Id: a\r\n") +
                     "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-Request-Id: b\r\n"
                     "Content-Type: application/json\r\nX-API-Key: " +
-                    shared().key + "\r\nContent-Length: " + std::to_string(bad_json.size()) +
-                    "\r\n\r\n" + bad_json + raw_create("X-Request-Id: c\r\n"));
+                    protocol_fixture().key +
+                    "\r\nContent-Length: " + std::to_string(bad_json.size()) + "\r\n\r\n" +
+                    bad_json + raw_create("X-Request-Id: c\r\n"));
     const auto first = client.read_response();
     BOOST_TEST(first.header("X-Request-Id") == "a");
     thread_id(first);
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(pipelined_error_does_not_desynchronise_the_connection) {
 }
 
 BOOST_AUTO_TEST_CASE(http_1_0_gets_an_answer_and_a_closed_connection) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     client.send_raw(raw_create("", "1.0"));
     const auto response = client.read_response();
     thread_id(response);
@@ -132,14 +132,14 @@ BOOST_AUTO_TEST_CASE(http_1_0_gets_an_answer_and_a_closed_connection) {
 }
 
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     client.send_raw(raw_create("Connection: close\r\n"));
     thread_id(client.read_response());
     BOOST_TEST(client.closed_by_peer());
 }
 
 BOOST_AUTO_TEST_CASE(chunked_request_body_works) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     const std::string body =
         create_body(demo::kSupportBot, R"("metadata":{"via":"chunks","n":"3"})");
     const std::string a = body.substr(0, 10);
@@ -153,8 +153,8 @@ BOOST_AUTO_TEST_CASE(chunked_request_body_works) {
     client.send_raw(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: application/json\r\nX-API-Key: " +
-        shared().key + "\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(a.size()) + "\r\n" + a +
-        "\r\n" + hex(b.size()) + ";ext=1\r\n" + b + "\r\n");
+        protocol_fixture().key + "\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(a.size()) + "\r\n" +
+        a + "\r\n" + hex(b.size()) + ";ext=1\r\n" + b + "\r\n");
     // The rest arrives in a second write, as a streaming client would send it.
     client.send_raw(hex(c.size()) + "\r\n" + c + "\r\n0\r\n\r\n");
     const auto response = client.read_response();
@@ -163,16 +163,17 @@ BOOST_AUTO_TEST_CASE(chunked_request_body_works) {
     const auto& thread = value.as_object().at("thread").as_object();
     BOOST_TEST(json::serialize(thread.at("metadata")) == R"({"via":"chunks","n":"3"})");
     // And the connection stays usable.
-    thread_id(client.post_json(kCreatePath, create_body(demo::kVoiceAgent), shared().key));
+    thread_id(
+        client.post_json(kCreatePath, create_body(demo::kVoiceAgent), protocol_fixture().key));
 }
 
 BOOST_AUTO_TEST_CASE(expect_100_continue_gets_the_interim_response_first) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     const std::string body = create_body(demo::kSupportBot, R"("variables":{"x":"y"})");
     client.send_raw(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: application/json\r\nX-API-Key: " +
-        shared().key +
+        protocol_fixture().key +
         "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
     const auto interim = client.read_response();
     BOOST_TEST(interim.status() == 100u);
@@ -195,21 +196,21 @@ BOOST_AUTO_TEST_CASE(transfer_encoding_with_content_length_is_refused_and_closed
     };
     for (const auto& framing : heads) {
         BOOST_TEST_CONTEXT("framing " << framing) {
-            HttpClient client(shared().server.port());
+            HttpClient client(protocol_fixture().server.port());
             client.send_raw(
                 "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
                 "Content-Type: application/json\r\nX-API-Key: " +
-                shared().key + "\r\n" + framing + "\r\n" + chunked);
+                protocol_fixture().key + "\r\n" + framing + "\r\n" + chunked);
             check_error(client.read_response(), 400, "BAD_REQUEST");
             BOOST_TEST(client.closed_by_peer());
         }
     }
     // A transfer coding other than chunked is refused the same way.
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     client.send_raw(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: application/json\r\nX-API-Key: " +
-        shared().key + "\r\nTransfer-Encoding: gzip\r\n\r\n" + body);
+        protocol_fixture().key + "\r\nTransfer-Encoding: gzip\r\n\r\n" + body);
     check_error(client.read_response(), 400, "BAD_REQUEST");
     BOOST_TEST(client.closed_by_peer());
 }
@@ -220,7 +221,7 @@ BOOST_AUTO_TEST_CASE(garbage_bytes_get_a_400_envelope) {
           std::string("POST /api/v1/threads/web HTTP/1.1\r\nBad Header\r\n\r\n"),
           std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15)}) {
         BOOST_TEST_CONTEXT("sent " << garbage) {
-            RawConnection raw(shared().server.port());
+            RawConnection raw(protocol_fixture().server.port());
             BOOST_REQUIRE(raw.write(garbage));
             const auto received = raw.read_until_closed();
             BOOST_TEST(received.closed);
@@ -233,12 +234,12 @@ BOOST_AUTO_TEST_CASE(garbage_bytes_get_a_400_envelope) {
 
 BOOST_AUTO_TEST_CASE(header_values_are_trimmed_of_spaces_and_tabs) {
     const std::string body = create_body(demo::kSupportBot);
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     client.send_raw(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\n"
         "Content-Type: \t application/json ; charset=utf-8 \t\r\n"
         "X-API-Key:  \t" +
-        shared().key + " \t \r\nX-Request-Id: \t spaced-id \t\r\nContent-Length: " +
+        protocol_fixture().key + " \t \r\nX-Request-Id: \t spaced-id \t\r\nContent-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body);
     const auto response = client.read_response();
     thread_id(response);
@@ -246,12 +247,12 @@ BOOST_AUTO_TEST_CASE(header_values_are_trimmed_of_spaces_and_tabs) {
 }
 
 BOOST_AUTO_TEST_CASE(request_ids_outside_the_rules_are_replaced) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     const std::string body = create_body(demo::kSupportBot);
     for (const std::string& id : {std::string(129, 'a'), std::string("has space")}) {
         const auto response = client.request(http::verb::post, kCreatePath, body,
                                              {{"Content-Type", "application/json"},
-                                              {"X-API-Key", shared().key},
+                                              {"X-API-Key", protocol_fixture().key},
                                               {"X-Request-Id", id}});
         thread_id(response);
         const std::string echoed = response.header("X-Request-Id");
@@ -262,13 +263,13 @@ BOOST_AUTO_TEST_CASE(request_ids_outside_the_rules_are_replaced) {
     const std::string longest(128, '~');
     const auto response = client.request(http::verb::post, kCreatePath, body,
                                          {{"Content-Type", "application/json"},
-                                          {"X-API-Key", shared().key},
+                                          {"X-API-Key", protocol_fixture().key},
                                           {"X-Request-Id", longest}});
     BOOST_TEST(response.header("X-Request-Id") == longest);
 }
 
 BOOST_AUTO_TEST_CASE(query_string_on_the_create_path_is_ignored) {
-    HttpClient client(shared().server.port());
+    HttpClient client(protocol_fixture().server.port());
     for (const std::string target :
          {"/api/v1/threads/web?x=1", "/api/v1/threads/web?", "/api/v1/threads/web?a=b&c=/d/"}) {
         BOOST_TEST_CONTEXT("target " << target) {
@@ -279,10 +280,10 @@ BOOST_AUTO_TEST_CASE(query_string_on_the_create_path_is_ignored) {
 }
 
 BOOST_AUTO_TEST_CASE(one_mebibyte_header_gets_a_431_envelope) {
-    RawConnection raw(shared().server.port());
+    RawConnection raw(protocol_fixture().server.port());
     // The server stops reading at 16 KiB; whether the rest can be written does not matter.
-    raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-API-Key: " + shared().key +
-              "\r\nX-Big: " + std::string(kKiB * kKiB, 'b') + "\r\n\r\n");
+    raw.write("POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nX-API-Key: " +
+              protocol_fixture().key + "\r\nX-Big: " + std::string(kKiB * kKiB, 'b') + "\r\n\r\n");
     const auto received = raw.read_until_closed();
     BOOST_TEST(received.closed);
     const auto responses = parse_responses(received.bytes);
@@ -291,13 +292,14 @@ BOOST_AUTO_TEST_CASE(one_mebibyte_header_gets_a_431_envelope) {
 }
 
 BOOST_AUTO_TEST_CASE(oversized_body_gets_a_413_envelope) {
-    RawConnection raw(shared().server.port());
+    RawConnection raw(protocol_fixture().server.port());
     const std::string body =
         create_body(demo::kSupportBot, "\"pad\":\"" + std::string(200 * kKiB, 'x') + "\"");
     raw.write(
         "POST /api/v1/threads/web HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         "X-API-Key: " +
-        shared().key + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        protocol_fixture().key + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+        body);
     const auto received = raw.read_until_closed();
     BOOST_TEST(received.closed);
     const auto responses = parse_responses(received.bytes);
@@ -307,10 +309,11 @@ BOOST_AUTO_TEST_CASE(oversized_body_gets_a_413_envelope) {
 
 BOOST_AUTO_TEST_CASE(server_still_serves_new_connections_afterwards) {
     // Declared last: runs after every abuse above, on the same server.
-    HttpClient client(shared().server.port());
-    thread_id(client.post_json(kCreatePath, create_body(demo::kSupportBot), shared().key));
-    HttpClient second(shared().server.port());
-    thread_id(second.post_json(kCreatePath, create_body(demo::kBooker), shared().key));
+    HttpClient client(protocol_fixture().server.port());
+    thread_id(
+        client.post_json(kCreatePath, create_body(demo::kSupportBot), protocol_fixture().key));
+    HttpClient second(protocol_fixture().server.port());
+    thread_id(second.post_json(kCreatePath, create_body(demo::kBooker), protocol_fixture().key));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -125,7 +125,7 @@ struct UpgradeState {
 
 using UpgradeServer = SuiteState<UpgradeState>;
 
-UpgradeState& shared() {
+UpgradeState& upgrade_fixture() {
     return UpgradeServer::get();
 }
 
@@ -142,7 +142,7 @@ std::vector<std::string> ids_of(const ThreadPage& page) {
 BOOST_AUTO_TEST_SUITE(schema_upgrade_http, *boost::unit_test::fixture<UpgradeServer>())
 
 BOOST_AUTO_TEST_CASE(serve_upgrades_the_store_in_place) {
-    auto& fixture = shared();
+    auto& fixture = upgrade_fixture();
     BOOST_REQUIRE(store::latest_schema_version() > 1);
     SqliteFile database(fixture.db);
     BOOST_TEST(database.scalar("PRAGMA user_version") ==
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(serve_upgrades_the_store_in_place) {
 }
 
 BOOST_AUTO_TEST_CASE(old_threads_are_served_as_thread_objects) {
-    auto& fixture = shared();
+    auto& fixture = upgrade_fixture();
     HttpClient client(fixture.server.port());
     const auto open = get_thread_ok(client, fixture.key, kOpenThread);
     BOOST_TEST(text_field(open, "id") == kOpenThread);
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(old_threads_are_served_as_thread_objects) {
 }
 
 BOOST_AUTO_TEST_CASE(old_threads_are_listed_with_every_filter) {
-    auto& fixture = shared();
+    auto& fixture = upgrade_fixture();
     HttpClient client(fixture.server.port());
     const auto open = get_thread_ok(client, fixture.key, kOpenThread);
     const auto closed = get_thread_ok(client, fixture.key, kClosedThread);
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(old_threads_are_listed_with_every_filter) {
 }
 
 BOOST_AUTO_TEST_CASE(create_patch_and_close_work_on_the_upgraded_store) {
-    auto& fixture = shared();
+    auto& fixture = upgrade_fixture();
     HttpClient client(fixture.server.port());
     const auto created = create_thread_ok(client, fixture.key,
                                           create_body(demo::kBooker, R"("variables":{"n":"1"})"));

@@ -101,7 +101,7 @@ struct ListState {
 
 using ListServer = SuiteState<ListState>;
 
-ListState& shared() {
+ListState& list_fixture() {
     return ListServer::get();
 }
 
@@ -312,7 +312,7 @@ std::string closed_reason(const json::object& thread) {
     return reason.is_string() ? std::string(reason.as_string()) : std::string();
 }
 
-std::string to_upper(std::string text) {
+std::string upper_hex_digits(std::string text) {
     for (char& c : text) {
         if (c >= 'a' && c <= 'f') {
             c = static_cast<char>(c - 'a' + 'A');
@@ -338,7 +338,7 @@ std::vector<Filter> every_filter(const std::vector<json::object>& made) {
     return {
         {"", [](const json::object&) { return true; }},
         {"agentId=" + kWalkAgents[0], agent_is(kWalkAgents[0])},
-        {"agentId=" + to_upper(kWalkAgents[1]), agent_is(kWalkAgents[1])},
+        {"agentId=" + upper_hex_digits(kWalkAgents[1]), agent_is(kWalkAgents[1])},
         {"agentId=" + kWalkAgents[2], agent_is(kWalkAgents[2])},
         {"isActive=true", [](const json::object& t) { return is_active(t); }},
         {"isActive=false", [](const json::object& t) { return !is_active(t); }},
@@ -386,7 +386,7 @@ std::vector<Filter> every_filter(const std::vector<json::object>& made) {
 BOOST_AUTO_TEST_SUITE(thread_list_http, *boost::unit_test::fixture<ListServer>())
 
 BOOST_AUTO_TEST_CASE(walks_yield_every_thread_once_while_threads_are_created) {
-    auto& fixture = shared();
+    auto& fixture = list_fixture();
     BOOST_REQUIRE(fixture.made.size() == static_cast<std::size_t>(kThreadCount));
     const auto filters = every_filter(fixture.made);
     HttpClient client(fixture.port());
@@ -489,7 +489,7 @@ BOOST_AUTO_TEST_CASE(walks_yield_every_thread_once_while_threads_are_created) {
 }
 
 BOOST_AUTO_TEST_CASE(a_cursor_is_a_position_and_need_not_name_a_thread) {
-    auto& fixture = shared();
+    auto& fixture = list_fixture();
     HttpClient client(fixture.port());
     // Every thread of the organization now (other tests may have added some), oldest first.
     std::vector<std::string> all;
@@ -526,7 +526,7 @@ BOOST_AUTO_TEST_CASE(a_cursor_is_a_position_and_need_not_name_a_thread) {
     for (const auto& cursor : cursors) {
         BOOST_TEST_CONTEXT("cursor " << cursor) {
             BOOST_REQUIRE(std::find(all.begin(), all.end(), cursor) == all.end());
-            for (const auto& spelled : {cursor, to_upper(cursor)}) {
+            for (const auto& spelled : {cursor, upper_hex_digits(cursor)}) {
                 BOOST_TEST(ids_of(walk_pages(client, fixture.walk_key, "", 7, spelled)) ==
                            ids_below(cursor));
             }
@@ -573,7 +573,7 @@ BOOST_AUTO_TEST_CASE(a_cursor_is_a_position_and_need_not_name_a_thread) {
 }
 
 BOOST_AUTO_TEST_CASE(created_bounds_are_exclusive) {
-    auto& fixture = shared();
+    auto& fixture = list_fixture();
     HttpClient client(fixture.port());
     // Two adjacent distinct creation instants of the made threads.
     std::vector<std::int64_t> instants;
@@ -621,7 +621,7 @@ BOOST_AUTO_TEST_CASE(created_bounds_are_exclusive) {
 }
 
 BOOST_AUTO_TEST_CASE(to_phone_number_filters_and_must_not_be_empty) {
-    auto& fixture = shared();
+    auto& fixture = list_fixture();
     HttpClient client(fixture.port());
     const auto page = list_page_ok(client, fixture.walk_key, "toPhoneNumber=%2B15551234567");
     BOOST_TEST(page.threads.empty());
@@ -631,7 +631,7 @@ BOOST_AUTO_TEST_CASE(to_phone_number_filters_and_must_not_be_empty) {
 }
 
 BOOST_AUTO_TEST_CASE(items_show_the_agent_as_it_is_now_and_the_version_they_are_bound_to) {
-    auto& fixture = shared();
+    auto& fixture = list_fixture();
     const std::string agent = "5a1c0000-0000-4000-8000-00000000a0f1";
     const std::string v1 = "5a1c0000-0000-4000-8000-00000000c0f1";
     const std::string v2 = "5a1c0000-0000-4000-8000-00000000c0f2";

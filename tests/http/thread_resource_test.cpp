@@ -61,13 +61,13 @@ struct ResourceState {
 
 using ResourceServer = SuiteState<ResourceState>;
 
-ResourceState& shared() {
+ResourceState& resource_fixture() {
     return ResourceServer::get();
 }
 
 /// A new Support bot thread of the demo organization with `extra` create members.
 json::object new_thread(HttpClient& client, const std::string& extra = "") {
-    return create_thread_ok(client, shared().key, create_body(demo::kSupportBot, extra));
+    return create_thread_ok(client, resource_fixture().key, create_body(demo::kSupportBot, extra));
 }
 
 /// Fails unless every member of the two thread objects but `changed` is the same.
@@ -89,7 +89,7 @@ void check_later(const std::string& before, const std::string& after) {
 
 /// Fails unless GET of `id` answers exactly `expected` (same text, key order included).
 void check_stored(HttpClient& client, const std::string& id, const json::object& expected) {
-    BOOST_TEST(json::serialize(get_thread_ok(client, shared().key, id)) ==
+    BOOST_TEST(json::serialize(get_thread_ok(client, resource_fixture().key, id)) ==
                json::serialize(expected));
 }
 
@@ -103,7 +103,7 @@ std::string map_with_keys(std::size_t count, const std::string& prefix = "k") {
     return text + "}";
 }
 
-std::string to_upper(std::string text) {
+std::string upper_cased(std::string text) {
     for (char& c : text) {
         if (c >= 'a' && c <= 'f') {
             c = static_cast<char>(c - 'a' + 'A');
@@ -133,37 +133,39 @@ BOOST_AUTO_TEST_SUITE(thread_resource_http, *boost::unit_test::fixture<ResourceS
 // ---- GET /api/v1/threads/{threadId} ----
 
 BOOST_AUTO_TEST_CASE(get_answers_the_same_object_as_create) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(
         client, R"("metadata":{"zeta":"1","alpha":"2"},"variables":{"name":"Ada","city":"Paris"})");
     const std::string id = text_field(created, "id");
-    BOOST_TEST(json::serialize(get_thread_ok(client, shared().key, id)) ==
+    BOOST_TEST(json::serialize(get_thread_ok(client, resource_fixture().key, id)) ==
                json::serialize(created));
     // An upper-case id names the same thread.
-    BOOST_TEST(json::serialize(get_thread_ok(client, shared().key, to_upper(id))) ==
+    BOOST_TEST(json::serialize(get_thread_ok(client, resource_fixture().key, upper_cased(id))) ==
                json::serialize(created));
     // A query string on a path that takes none is ignored.
-    const auto with_query = client.request(
-        http::verb::get, thread_path(id) + "?limit=0&x=", std::nullopt, key_headers(shared().key));
+    const auto with_query =
+        client.request(http::verb::get, thread_path(id) + "?limit=0&x=", std::nullopt,
+                       key_headers(resource_fixture().key));
     BOOST_TEST(json::serialize(thread_from(with_query)) == json::serialize(created));
 
     // Null maps, a null description and null sms settings survive the round trip too.
-    const auto voice = create_thread_ok(client, shared().key, create_body(demo::kVoiceAgent));
-    BOOST_TEST(json::serialize(get_thread_ok(client, shared().key, text_field(voice, "id"))) ==
-               json::serialize(voice));
+    const auto voice =
+        create_thread_ok(client, resource_fixture().key, create_body(demo::kVoiceAgent));
+    BOOST_TEST(json::serialize(get_thread_ok(client, resource_fixture().key,
+                                             text_field(voice, "id"))) == json::serialize(voice));
 }
 
 // ---- PATCH /api/v1/threads/{threadId} ----
 
 BOOST_AUTO_TEST_CASE(patch_sets_removes_and_keeps_keys_in_their_places) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created =
         new_thread(client, R"("metadata":{"a":"1","b":"2","c":"3"},"variables":{"x":"1"})");
     const std::string id = text_field(created, "id");
 
     // a removed, b overwritten in place, c kept, d and e appended in the patch's order;
     // variables not named, so kept.
-    const auto patched = patch_thread_ok(client, shared().key, id,
+    const auto patched = patch_thread_ok(client, resource_fixture().key, id,
                                          R"({"metadata":{"e":"5","b":"B","a":null,"d":"4"}})");
     BOOST_TEST(member_text(patched, "metadata") == R"({"b":"B","c":"3","e":"5","d":"4"})");
     BOOST_TEST(member_text(patched, "variables") == R"({"x":"1"})");
@@ -173,7 +175,7 @@ BOOST_AUTO_TEST_CASE(patch_sets_removes_and_keeps_keys_in_their_places) {
 
     // Removing the last key leaves an empty object; a key that is not there is no error;
     // "metadata": null leaves metadata as it is.
-    const auto emptied = patch_thread_ok(client, shared().key, id,
+    const auto emptied = patch_thread_ok(client, resource_fixture().key, id,
                                          R"({"metadata":null,"variables":{"x":null,"y":null}})");
     BOOST_TEST(member_text(emptied, "variables") == "{}");
     BOOST_TEST(member_text(emptied, "metadata") == R"({"b":"B","c":"3","e":"5","d":"4"})");
@@ -182,7 +184,7 @@ BOOST_AUTO_TEST_CASE(patch_sets_removes_and_keeps_keys_in_their_places) {
     check_stored(client, id, emptied);
 
     // Both maps in one patch; an overwrite with the same value keeps the place too.
-    const auto both = patch_thread_ok(client, shared().key, id,
+    const auto both = patch_thread_ok(client, resource_fixture().key, id,
                                       R"({"variables":{"q":"1"},"metadata":{"c":"3","b":null}})");
     BOOST_TEST(member_text(both, "metadata") == R"({"c":"3","e":"5","d":"4"})");
     BOOST_TEST(member_text(both, "variables") == R"({"q":"1"})");
@@ -191,21 +193,22 @@ BOOST_AUTO_TEST_CASE(patch_sets_removes_and_keeps_keys_in_their_places) {
 }
 
 BOOST_AUTO_TEST_CASE(patch_of_null_maps) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
     BOOST_REQUIRE(member_text(created, "metadata") == "null");
     BOOST_REQUIRE(member_text(created, "variables") == "null");
 
     // Removing keys from a null map leaves it null.
-    const auto removed = patch_thread_ok(client, shared().key, id, R"({"metadata":{"gone":null}})");
+    const auto removed =
+        patch_thread_ok(client, resource_fixture().key, id, R"({"metadata":{"gone":null}})");
     BOOST_TEST(member_text(removed, "metadata") == "null");
     BOOST_TEST(member_text(removed, "variables") == "null");
     check_same_except(created, removed, {"updatedAt"});
     check_later(text_field(created, "updatedAt"), text_field(removed, "updatedAt"));
 
     // Setting a key on a null map makes it an object (nulls in the same patch are dropped).
-    const auto set = patch_thread_ok(client, shared().key, id,
+    const auto set = patch_thread_ok(client, resource_fixture().key, id,
                                      R"({"variables":{"n":null,"first":"1","second":"2"}})");
     BOOST_TEST(member_text(set, "variables") == R"({"first":"1","second":"2"})");
     BOOST_TEST(member_text(set, "metadata") == "null");
@@ -213,13 +216,13 @@ BOOST_AUTO_TEST_CASE(patch_of_null_maps) {
     check_stored(client, id, set);
 
     // An empty patch map on a null map leaves it null.
-    const auto empty = patch_thread_ok(client, shared().key, id, R"({"metadata":{}})");
+    const auto empty = patch_thread_ok(client, resource_fixture().key, id, R"({"metadata":{}})");
     BOOST_TEST(member_text(empty, "metadata") == "null");
     check_same_except(set, empty, {"updatedAt"});
 }
 
 BOOST_AUTO_TEST_CASE(every_patch_moves_updated_at_even_one_that_changes_nothing) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client, R"("metadata":{"k":"v"})");
     const std::string id = text_field(created, "id");
     json::object previous = created;
@@ -232,7 +235,7 @@ BOOST_AUTO_TEST_CASE(every_patch_moves_updated_at_even_one_that_changes_nothing)
           R"("createdAt":"2020-01-01T00:00:00.000Z","updatedAt":"2020-01-01T00:00:00.000Z",)"
           R"("toPhoneNumber":"+15550000000","leadId":"lead","unknown":[1,{"a":2}]})"}) {
         BOOST_TEST_CONTEXT("body " << body) {
-            const auto patched = patch_thread_ok(client, shared().key, id, body);
+            const auto patched = patch_thread_ok(client, resource_fixture().key, id, body);
             check_later(text_field(previous, "updatedAt"), text_field(patched, "updatedAt"));
             check_same_except(created, patched, {"updatedAt"});
             check_stored(client, id, patched);
@@ -242,13 +245,13 @@ BOOST_AUTO_TEST_CASE(every_patch_moves_updated_at_even_one_that_changes_nothing)
 }
 
 BOOST_AUTO_TEST_CASE(patch_is_allowed_on_a_closed_thread) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client, R"("metadata":{"a":"1"})");
     const std::string id = text_field(created, "id");
-    const auto closed = close_thread_ok(client, shared().key, id, R"({"reason":"DONE"})");
+    const auto closed = close_thread_ok(client, resource_fixture().key, id, R"({"reason":"DONE"})");
 
     const auto patched =
-        patch_thread_ok(client, shared().key, id, R"({"metadata":{"after":"close"}})");
+        patch_thread_ok(client, resource_fixture().key, id, R"({"metadata":{"after":"close"}})");
     BOOST_TEST(member_text(patched, "metadata") == R"({"a":"1","after":"close"})");
     BOOST_TEST(member_text(patched, "isActive") == "false");
     BOOST_TEST(member_text(patched, "closedReason") == R"("DONE")");
@@ -262,7 +265,7 @@ BOOST_AUTO_TEST_CASE(patch_is_allowed_on_a_closed_thread) {
 // ---- PATCH /api/v1/threads/{threadId}/close ----
 
 BOOST_AUTO_TEST_CASE(close_with_no_reason_sets_the_default_reason) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     // No body at all, an empty one with a JSON type, an empty object, and a null reason
     // (with other fields ignored).
     const std::vector<std::optional<std::string>> bodies{
@@ -272,7 +275,7 @@ BOOST_AUTO_TEST_CASE(close_with_no_reason_sets_the_default_reason) {
         BOOST_TEST_CONTEXT("body " << body.value_or("<none>")) {
             const auto created = new_thread(client, R"("metadata":{"m":"1"})");
             const std::string id = text_field(created, "id");
-            const auto closed = close_thread_ok(client, shared().key, id, body);
+            const auto closed = close_thread_ok(client, resource_fixture().key, id, body);
             BOOST_TEST(member_text(closed, "isActive") == "false");
             BOOST_TEST(member_text(closed, "closedReason") == R"("ENDED")");
             BOOST_TEST(member_text(closed, "closedAt") == member_text(closed, "updatedAt"));
@@ -285,7 +288,7 @@ BOOST_AUTO_TEST_CASE(close_with_no_reason_sets_the_default_reason) {
 }
 
 BOOST_AUTO_TEST_CASE(close_with_a_reason_of_one_to_64_characters) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     // Not limited to upstream's enum; 64 code points of two bytes each is still 64.
     const std::vector<std::pair<std::string, std::string>> reasons{
         {R"({"reason":"user left"})", "user left"},
@@ -297,7 +300,7 @@ BOOST_AUTO_TEST_CASE(close_with_a_reason_of_one_to_64_characters) {
         BOOST_TEST_CONTEXT("body " << body) {
             const auto created = new_thread(client);
             const std::string id = text_field(created, "id");
-            const auto closed = close_thread_ok(client, shared().key, id, body);
+            const auto closed = close_thread_ok(client, resource_fixture().key, id, body);
             BOOST_TEST(text_field(closed, "closedReason") == reason);
             BOOST_TEST(member_text(closed, "isActive") == "false");
             BOOST_TEST(member_text(closed, "closedAt") == member_text(closed, "updatedAt"));
@@ -309,7 +312,7 @@ BOOST_AUTO_TEST_CASE(close_with_a_reason_of_one_to_64_characters) {
 }
 
 BOOST_AUTO_TEST_CASE(close_with_a_bad_reason_is_400_and_leaves_the_thread_open) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
     for (const std::string& body :
@@ -322,22 +325,23 @@ BOOST_AUTO_TEST_CASE(close_with_a_bad_reason_is_400_and_leaves_the_thread_open) 
           std::string("\"ENDED\""), std::string("{not json"),
           std::string(R"({"reason":"a","reason":"b"})")}) {
         BOOST_TEST_CONTEXT("body " << body) {
-            check_error(close_thread(client, shared().key, id, body), 400, "BAD_REQUEST");
+            check_error(close_thread(client, resource_fixture().key, id, body), 400, "BAD_REQUEST");
         }
     }
     check_stored(client, id, created);
 }
 
 BOOST_AUTO_TEST_CASE(closing_a_closed_thread_is_409_and_changes_nothing) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client, R"("variables":{"v":"1"})");
     const std::string id = text_field(created, "id");
-    const auto closed = close_thread_ok(client, shared().key, id, R"({"reason":"FIRST"})");
+    const auto closed =
+        close_thread_ok(client, resource_fixture().key, id, R"({"reason":"FIRST"})");
     const std::vector<std::optional<std::string>> bodies{std::nullopt, std::string("{}"),
                                                          std::string(R"({"reason":"SECOND"})")};
     for (const auto& body : bodies) {
         BOOST_TEST_CONTEXT("body " << body.value_or("<none>")) {
-            check_error(close_thread(client, shared().key, id, body), 409, "CONFLICT");
+            check_error(close_thread(client, resource_fixture().key, id, body), 409, "CONFLICT");
             check_stored(client, id, closed);
         }
     }
@@ -348,7 +352,7 @@ BOOST_AUTO_TEST_CASE(closing_a_closed_thread_is_409_and_changes_nothing) {
 
 BOOST_AUTO_TEST_CASE(list_pages_are_full_thread_objects_newest_first) {
     // The list organization's threads are made only here, so its list is known exactly.
-    auto& fixture = shared();
+    auto& fixture = resource_fixture();
     HttpClient client(fixture.port());
     std::vector<json::object> made;
     for (int i = 0; i < 3; ++i) {
@@ -401,7 +405,8 @@ BOOST_AUTO_TEST_CASE(list_pages_are_full_thread_objects_newest_first) {
     page = list_page_ok(client, fixture.list_key, "isActive=false");
     BOOST_REQUIRE(page.threads.size() == 1u);
     BOOST_TEST(json::serialize(page.threads[0]) == json::serialize(made[1]));
-    page = list_page_ok(client, fixture.list_key, "isActive=true&agentId=" + to_upper(kListAgent));
+    page =
+        list_page_ok(client, fixture.list_key, "isActive=true&agentId=" + upper_cased(kListAgent));
     BOOST_REQUIRE(page.threads.size() == 2u);
     BOOST_TEST(text_field(page.threads[0], "id") == text_field(made[2], "id"));
     BOOST_TEST(text_field(page.threads[1], "id") == text_field(made[0], "id"));
@@ -416,7 +421,7 @@ BOOST_AUTO_TEST_CASE(list_pages_are_full_thread_objects_newest_first) {
 }
 
 BOOST_AUTO_TEST_CASE(list_refuses_bad_query_parameters_naming_them) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const std::vector<std::pair<std::string, std::string>> cases{
         // Unknown.
         {"foo=1", "foo"},
@@ -457,27 +462,30 @@ BOOST_AUTO_TEST_CASE(list_refuses_bad_query_parameters_naming_them) {
     };
     for (const auto& [query, name] : cases) {
         BOOST_TEST_CONTEXT("query " << query) {
-            check_error(list_threads(client, shared().key, query), 400, "BAD_REQUEST", name);
+            check_error(list_threads(client, resource_fixture().key, query), 400, "BAD_REQUEST",
+                        name);
         }
     }
     // A broken percent escape is a 400 as well.
-    check_error(list_threads(client, shared().key, "closedReason=%zz"), 400, "BAD_REQUEST");
+    check_error(list_threads(client, resource_fixture().key, "closedReason=%zz"), 400,
+                "BAD_REQUEST");
 }
 
 BOOST_AUTO_TEST_CASE(list_limit_out_of_range_is_400) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     for (const std::string limit : {"0", "101", "abc", "-1", "1.5", "1e2", "+5", "%205", "5%20",
                                     "0x10", "1000", "99999999999999999999999"}) {
         BOOST_TEST_CONTEXT("limit=" << limit) {
-            check_error(list_threads(client, shared().key, "limit=" + limit), 400, "BAD_REQUEST",
-                        "limit");
+            check_error(list_threads(client, resource_fixture().key, "limit=" + limit), 400,
+                        "BAD_REQUEST", "limit");
         }
     }
     // Plain decimal digits from 1 to 100 are fine, leading zeros included.
     for (const auto& [text, value] : std::vector<std::pair<std::string, std::int64_t>>{
              {"1", 1}, {"100", 100}, {"07", 7}, {"0100", 100}, {"0000000001", 1}}) {
         BOOST_TEST_CONTEXT("limit=" << text) {
-            BOOST_TEST(list_page_ok(client, shared().key, "limit=" + text).limit == value);
+            BOOST_TEST(list_page_ok(client, resource_fixture().key, "limit=" + text).limit ==
+                       value);
         }
     }
 }
@@ -485,7 +493,7 @@ BOOST_AUTO_TEST_CASE(list_limit_out_of_range_is_400) {
 // ---- Error rows shared by the endpoints ----
 
 BOOST_AUTO_TEST_CASE(thread_id_that_is_not_a_uuid_is_400) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
     std::string no_hyphens;
@@ -498,29 +506,35 @@ BOOST_AUTO_TEST_CASE(thread_id_that_is_not_a_uuid_is_400) {
          {std::string("not-a-uuid"), std::string("123"), no_hyphens, "urn:uuid:" + id,
           id.substr(0, 35), id + "0", "g" + id.substr(1), "%7B" + id + "%7D"}) {
         BOOST_TEST_CONTEXT("threadId " << bad) {
-            check_error(get_thread(client, shared().key, bad), 400, "BAD_REQUEST", "threadId");
-            check_error(patch_thread(client, shared().key, bad, R"({"metadata":{"a":"1"}})"), 400,
-                        "BAD_REQUEST", "threadId");
-            check_error(close_thread(client, shared().key, bad), 400, "BAD_REQUEST", "threadId");
+            check_error(get_thread(client, resource_fixture().key, bad), 400, "BAD_REQUEST",
+                        "threadId");
+            check_error(
+                patch_thread(client, resource_fixture().key, bad, R"({"metadata":{"a":"1"}})"), 400,
+                "BAD_REQUEST", "threadId");
+            check_error(close_thread(client, resource_fixture().key, bad), 400, "BAD_REQUEST",
+                        "threadId");
         }
     }
     check_stored(client, id, created);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_thread_is_404) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     for (const std::string id : {kUnknownThread, kUnknownV4Thread}) {
         BOOST_TEST_CONTEXT("threadId " << id) {
-            check_error(get_thread(client, shared().key, id), 404, "NOT_FOUND", "threadId");
-            check_error(patch_thread(client, shared().key, id, R"({"metadata":{"a":"1"}})"), 404,
-                        "NOT_FOUND", "threadId");
-            check_error(close_thread(client, shared().key, id), 404, "NOT_FOUND", "threadId");
+            check_error(get_thread(client, resource_fixture().key, id), 404, "NOT_FOUND",
+                        "threadId");
+            check_error(
+                patch_thread(client, resource_fixture().key, id, R"({"metadata":{"a":"1"}})"), 404,
+                "NOT_FOUND", "threadId");
+            check_error(close_thread(client, resource_fixture().key, id), 404, "NOT_FOUND",
+                        "threadId");
         }
     }
 }
 
 BOOST_AUTO_TEST_CASE(another_organizations_thread_is_indistinguishable_from_a_missing_one) {
-    auto& fixture = shared();
+    auto& fixture = resource_fixture();
     HttpClient client(fixture.port());
     const auto open = create_thread_ok(client, fixture.other_key,
                                        create_body(kOtherAgent, R"("metadata":{"own":"1"})"));
@@ -568,20 +582,20 @@ BOOST_AUTO_TEST_CASE(another_organizations_thread_is_indistinguishable_from_a_mi
 }
 
 BOOST_AUTO_TEST_CASE(patch_that_breaks_a_limit_after_merging_is_400_and_changes_nothing) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(
         client, "\"metadata\":" + map_with_keys(64) + ",\"variables\":" + map_with_keys(60, "x"));
     const std::string id = text_field(created, "id");
 
     // 64 keys then one more: refused whole, so the variables part is not applied either.
-    check_error(patch_thread(client, shared().key, id,
+    check_error(patch_thread(client, resource_fixture().key, id,
                              R"({"variables":{"ok":"1"},"metadata":{"k64":"v"}})"),
                 400, "BAD_REQUEST", "metadata");
     check_stored(client, id, created);
     // Five new variables on sixty.
-    check_error(
-        patch_thread(client, shared().key, id, "{\"variables\":" + map_with_keys(5, "new") + "}"),
-        400, "BAD_REQUEST", "variables");
+    check_error(patch_thread(client, resource_fixture().key, id,
+                             "{\"variables\":" + map_with_keys(5, "new") + "}"),
+                400, "BAD_REQUEST", "variables");
     check_stored(client, id, created);
 
     // Per-key rules of the patch object itself.
@@ -593,22 +607,22 @@ BOOST_AUTO_TEST_CASE(patch_that_breaks_a_limit_after_merging_is_400_and_changes_
         R"({"metadata":{"bad":"\ud800"}})"};
     for (const auto& body : bodies) {
         BOOST_TEST_CONTEXT("body of " << body.size() << " bytes: " << body.substr(0, 60)) {
-            check_error(patch_thread(client, shared().key, id, body), 400, "BAD_REQUEST");
+            check_error(patch_thread(client, resource_fixture().key, id, body), 400, "BAD_REQUEST");
             check_stored(client, id, created);
         }
     }
 
     // One out and one in stays at 64: the new key goes last. Overwriting at 64 is fine,
     // and so are the largest key and value.
-    const auto swapped =
-        patch_thread_ok(client, shared().key, id, R"({"metadata":{"k0":null,"k64":"new"}})");
+    const auto swapped = patch_thread_ok(client, resource_fixture().key, id,
+                                         R"({"metadata":{"k0":null,"k64":"new"}})");
     const auto& metadata = swapped.at("metadata").as_object();
     BOOST_TEST(metadata.size() == 64u);
     BOOST_TEST(!metadata.contains("k0"));
     BOOST_TEST(metadata.begin()->key() == "k1");
     BOOST_TEST((metadata.end() - 1)->key() == "k64");
     const auto overwritten =
-        patch_thread_ok(client, shared().key, id,
+        patch_thread_ok(client, resource_fixture().key, id,
                         "{\"metadata\":{\"k1\":\"" + std::string(8192, 'v') +
                             "\"},\"variables\":{\"" + std::string(128, 'k') + "\":\"x\"}}");
     BOOST_TEST(overwritten.at("metadata").as_object().size() == 64u);
@@ -618,7 +632,7 @@ BOOST_AUTO_TEST_CASE(patch_that_breaks_a_limit_after_merging_is_400_and_changes_
 }
 
 BOOST_AUTO_TEST_CASE(patch_that_is_not_a_map_of_strings_is_400_and_changes_nothing) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client, R"("metadata":{"a":"1"},"variables":{"b":"2"})");
     const std::string id = text_field(created, "id");
     const std::vector<std::pair<std::string, std::string>> cases{
@@ -640,14 +654,15 @@ BOOST_AUTO_TEST_CASE(patch_that_is_not_a_map_of_strings_is_400_and_changes_nothi
     };
     for (const auto& [body, field] : cases) {
         BOOST_TEST_CONTEXT("body " << body) {
-            check_error(patch_thread(client, shared().key, id, body), 400, "BAD_REQUEST", field);
+            check_error(patch_thread(client, resource_fixture().key, id, body), 400, "BAD_REQUEST",
+                        field);
             check_stored(client, id, created);
         }
     }
 }
 
 BOOST_AUTO_TEST_CASE(every_endpoint_needs_credentials) {
-    auto& fixture = shared();
+    auto& fixture = resource_fixture();
     HttpClient client(fixture.port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
@@ -670,7 +685,7 @@ BOOST_AUTO_TEST_CASE(every_endpoint_needs_credentials) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
     struct Case {
@@ -697,9 +712,9 @@ BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
     for (const auto& [method, target, allow] : cases) {
         BOOST_TEST_CONTEXT(http::to_string(method) << " " << target) {
             // With a key and a JSON body, and with neither: the route answers first.
-            const auto with_key =
-                client.request(method, target, std::string(R"({"metadata":{"a":"1"}})"),
-                               {{"Content-Type", "application/json"}, {"X-API-Key", shared().key}});
+            const auto with_key = client.request(
+                method, target, std::string(R"({"metadata":{"a":"1"}})"),
+                {{"Content-Type", "application/json"}, {"X-API-Key", resource_fixture().key}});
             check_error(with_key, 405, "METHOD_NOT_ALLOWED");
             BOOST_TEST(with_key.header("Allow") == allow);
             const auto without_key = client.request(method, target);
@@ -711,9 +726,9 @@ BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
     for (const auto& [target, allow] : std::vector<std::pair<std::string, std::string>>{
              {thread_path(id), "GET, PATCH"}, {kThreadsPath, "GET"}, {close_path(id), "PATCH"}}) {
         BOOST_TEST_CONTEXT("HEAD " << target) {
-            RawConnection raw(shared().port());
+            RawConnection raw(resource_fixture().port());
             BOOST_REQUIRE(raw.write("HEAD " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                                    "X-API-Key: " + shared().key +
+                                    "X-API-Key: " + resource_fixture().key +
                                     "\r\nConnection: close\r\n\r\n"));
             const auto received = raw.read_until_closed();
             std::size_t used = 0;
@@ -728,16 +743,16 @@ BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
     for (const std::string& target :
          {thread_path(id) + "/", close_path(id) + "/", std::string(kThreadsPath) + "/"}) {
         BOOST_TEST_CONTEXT("GET " << target) {
-            check_error(
-                client.request(http::verb::get, target, std::nullopt, key_headers(shared().key)),
-                404, "NOT_FOUND");
+            check_error(client.request(http::verb::get, target, std::nullopt,
+                                       key_headers(resource_fixture().key)),
+                        404, "NOT_FOUND");
         }
     }
     check_stored(client, id, created);
 }
 
 BOOST_AUTO_TEST_CASE(patch_bodies_must_be_json) {
-    HttpClient client(shared().port());
+    HttpClient client(resource_fixture().port());
     const auto created = new_thread(client);
     const std::string id = text_field(created, "id");
     for (const std::string type : {"text/plain", "application/x-www-form-urlencoded",
@@ -746,31 +761,33 @@ BOOST_AUTO_TEST_CASE(patch_bodies_must_be_json) {
             for (const auto& path : {thread_path(id), close_path(id)}) {
                 const auto response = client.request(
                     http::verb::patch, path, std::string(R"({"metadata":{"a":"1"}})"),
-                    {{"Content-Type", type}, {"X-API-Key", shared().key}});
+                    {{"Content-Type", type}, {"X-API-Key", resource_fixture().key}});
                 check_error(response, 415, "UNSUPPORTED_MEDIA_TYPE");
             }
         }
     }
     // No Content-Type at all on a body.
     check_error(client.request(http::verb::patch, thread_path(id), std::string("{}"),
-                               key_headers(shared().key)),
+                               key_headers(resource_fixture().key)),
                 415, "UNSUPPORTED_MEDIA_TYPE");
     check_stored(client, id, created);
 
     // Parameters and case do not matter.
-    const auto patched = client.request(
-        http::verb::patch, thread_path(id), std::string(R"({"metadata":{"a":"1"}})"),
-        {{"Content-Type", "Application/JSON; charset=utf-8"}, {"X-API-Key", shared().key}});
+    const auto patched =
+        client.request(http::verb::patch, thread_path(id), std::string(R"({"metadata":{"a":"1"}})"),
+                       {{"Content-Type", "Application/JSON; charset=utf-8"},
+                        {"X-API-Key", resource_fixture().key}});
     BOOST_TEST(member_text(thread_from(patched), "metadata") == R"({"a":"1"})");
-    const auto closed = client.request(
-        http::verb::patch, close_path(id), std::string(R"({"reason":"typed"})"),
-        {{"Content-Type", "application/json;charset=UTF-8"}, {"X-API-Key", shared().key}});
+    const auto closed =
+        client.request(http::verb::patch, close_path(id), std::string(R"({"reason":"typed"})"),
+                       {{"Content-Type", "application/json;charset=UTF-8"},
+                        {"X-API-Key", resource_fixture().key}});
     BOOST_TEST(text_field(thread_from(closed), "closedReason") == "typed");
 }
 
 BOOST_AUTO_TEST_CASE(checks_run_in_the_contracts_order) {
     // Route, then credentials, then the body's framing, then the resources.
-    auto& fixture = shared();
+    auto& fixture = resource_fixture();
     HttpClient client(fixture.port());
     auto closed = new_thread(client);
     closed = close_thread_ok(client, fixture.key, text_field(closed, "id"));

@@ -48,7 +48,7 @@ constexpr const char* kV21 = "e2e2e2e2-2222-4222-8222-000000000021";
 constexpr const char* kV31 = "e3e3e3e3-3333-4333-8333-000000000031";
 
 /// Every row of every table, typed, as one comparable string.
-std::string dump(Connection& connection) {
+std::string dump_tables(Connection& connection) {
     std::string out;
     for (const char* table : {"organizations", "api_keys", "agents", "agent_versions", "threads"}) {
         out += dump_table(connection, table);
@@ -375,12 +375,12 @@ BOOST_AUTO_TEST_CASE(apply_creates_organizations_agents_and_versions) {
 BOOST_AUTO_TEST_CASE(reimporting_the_same_file_changes_nothing) {
     StoreFixture store(DemoSeed::kWhenCreated);
     import_file(store.connection, base_file());
-    const std::string before = dump(store.connection);
+    const std::string before = dump_tables(store.connection);
     const ImportSummary again = import_file(store.connection, base_file());
     BOOST_TEST(again.organizations_created == 0u);
     BOOST_TEST(again.agents == 2u);
     BOOST_TEST(again.versions == 3u);
-    BOOST_TEST(dump(store.connection) == before);
+    BOOST_TEST(dump_tables(store.connection) == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_file_updates_in_place) {
@@ -459,7 +459,7 @@ BOOST_AUTO_TEST_CASE(an_agent_of_another_organization_is_refused_and_nothing_cha
     StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     import_file(c, base_file());
-    const std::string before = dump(c);
+    const std::string before = dump_tables(c);
 
     // A valid new agent (in a new organization) first, then the demo Support bot claimed
     // by organization A: the whole file is refused, the first agent included.
@@ -471,7 +471,7 @@ BOOST_AUTO_TEST_CASE(an_agent_of_another_organization_is_refused_and_nothing_cha
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[1].organizationId ");
     });
-    BOOST_TEST(dump(c) == before);
+    BOOST_TEST(dump_tables(c) == before);
 
     // The store is still usable afterwards.
     file.pop_back();
@@ -483,7 +483,7 @@ BOOST_AUTO_TEST_CASE(a_version_of_another_agent_is_refused_and_nothing_changes) 
     StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     import_file(c, base_file());
-    const std::string before = dump(c);
+    const std::string before = dump_tables(c);
 
     // Agent 3 (new) claims version v1 of agent 1; agent 1 itself is listed first and
     // changed (renamed, v1 left out, v2 published), so its update must be rolled back too.
@@ -495,7 +495,7 @@ BOOST_AUTO_TEST_CASE(a_version_of_another_agent_is_refused_and_nothing_changes) 
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[2].versions[0].id ");
     });
-    BOOST_TEST(dump(c) == before);
+    BOOST_TEST(dump_tables(c) == before);
 
     // Also a demo version claimed by an agent of another organization.
     json::array demo_file{import_agent(kAgent3, kOrgB, "Thief", json::array{})};
@@ -504,14 +504,14 @@ BOOST_AUTO_TEST_CASE(a_version_of_another_agent_is_refused_and_nothing_changes) 
     BOOST_CHECK_EXCEPTION(import_file(c, demo_file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[0].id ");
     });
-    BOOST_TEST(dump(c) == before);
+    BOOST_TEST(dump_tables(c) == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_version_number_clash_is_refused_and_nothing_changes) {
     StoreFixture store(DemoSeed::kWhenCreated);
     auto& c = store.connection;
     import_file(c, base_file());
-    const std::string before = dump(c);
+    const std::string before = dump_tables(c);
 
     // v1 of agent 1 is left out of the file, and a new version takes its number 1.
     json::array file = base_file();
@@ -520,7 +520,7 @@ BOOST_AUTO_TEST_CASE(a_version_number_clash_is_refused_and_nothing_changes) {
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[1].version ");
     });
-    BOOST_TEST(dump(c) == before);
+    BOOST_TEST(dump_tables(c) == before);
 
     // An existing version renumbered onto another existing one.
     file = base_file();
@@ -528,7 +528,7 @@ BOOST_AUTO_TEST_CASE(a_version_number_clash_is_refused_and_nothing_changes) {
     BOOST_CHECK_EXCEPTION(import_file(c, file), AdminError, [](const AdminError& error) {
         return message_starts_with(error, "agents[0].versions[0].version ");
     });
-    BOOST_TEST(dump(c) == before);
+    BOOST_TEST(dump_tables(c) == before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

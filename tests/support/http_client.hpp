@@ -20,6 +20,11 @@
 
 namespace threadsd::test {
 
+/// The create endpoint.
+inline constexpr const char* kCreatePath = "/api/v1/threads/web";
+/// 1024 bytes.
+inline constexpr std::size_t kKiB = 1024;
+
 /// A response as the test sees it.
 struct HttpResult {
     boost::beast::http::response<boost::beast::http::string_body> message;  ///< Whole response.
