@@ -1,5 +1,7 @@
 #include "threadsd/store/catalog_cache.hpp"
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 namespace threadsd::store {
@@ -15,6 +17,11 @@ std::string agent_key(std::string_view organization_id, std::string_view agent_i
 }
 
 }  // namespace
+
+bool CatalogCache::SecretHashEqual::operator()(const SecretHash& a,
+                                               const SecretHash& b) const noexcept {
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::size_t CatalogCache::SecretHashHasher::operator()(const SecretHash& hash) const noexcept {
     std::size_t value = 0;

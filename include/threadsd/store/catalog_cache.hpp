@@ -78,10 +78,17 @@ class CatalogCache {
     struct SecretHashHasher {
         std::size_t operator()(const SecretHash& hash) const noexcept;
     };
+    /// Compares key hashes in constant time (CRYPTO_memcmp). Only hashes are compared, and
+    /// learning a hash's bytes does not give the key, but nothing here depends on where
+    /// two of them first differ either.
+    struct SecretHashEqual {
+        bool operator()(const SecretHash& a, const SecretHash& b) const noexcept;
+    };
 
     mutable std::mutex mutex_;      ///< Guards everything below.
     std::int64_t generation_ = -1;  ///< What the entries are current for; -1 before any.
-    std::unordered_map<SecretHash, ApiKeyRecord, SecretHashHasher> keys_;  ///< By hash.
+    std::unordered_map<SecretHash, ApiKeyRecord, SecretHashHasher, SecretHashEqual>
+        keys_;  ///< By hash.
     /// By organization id, a newline, and agent id (neither can contain a newline).
     std::unordered_map<std::string, AgentWithPublishedVersion> agents_;
     std::unordered_map<std::string, AgentRecord> agents_by_id_;           ///< By agent id.
