@@ -150,6 +150,10 @@ const OptionSpec kOptions[] = {
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.idle_timeout, "--idle-timeout", v);
      }},
+    {"--write-timeout", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.http.write_timeout, "--write-timeout", v);
+     }},
     {"--max-connections", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
@@ -331,6 +335,7 @@ serve:
   --shutdown-grace DUR      wait at most this long for requests on SIGTERM/SIGINT (default 5s)
   --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
+  --write-timeout DUR       a client must take each response within this long (default 10s)
   --max-connections N       open connections; beyond it 503 and close (default 10000)
   --rate-limit N            requests per second of a key without its own --rate (default 0: off)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)

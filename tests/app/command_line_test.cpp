@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
     BOOST_TEST(timeout("7") == 7'000);
     BOOST_TEST(timeout("86400s") == 86'400'000);
     BOOST_TEST(timeout("86400000ms") == 86'400'000);
-    for (const char* flag : {"--shutdown-grace", "--request-timeout", "--idle-timeout"}) {
+    for (const char* flag :
+         {"--shutdown-grace", "--request-timeout", "--idle-timeout", "--write-timeout"}) {
         for (const char* bad : {"", "0", "0s", "0ms", "-1", "-5s", "1.5s", "10m", "ms", "s", "10 s",
                                 "abc", "86401s", "86400001ms", "10sec", "99999999999999999999"}) {
             parse_error({"serve", flag, bad}, flag);
@@ -234,6 +235,9 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
     BOOST_TEST(with("--max-connections", "1").serve.http.max_connections == 1u);
     BOOST_TEST(with("--max-connections", "1000000").serve.http.max_connections == 1'000'000u);
     BOOST_TEST(parse_ok({"serve"}).serve.max_queued_writes == 1000u);
+    BOOST_TEST(parse_ok({"serve"}).serve.http.write_timeout.count() == 10'000);
+    BOOST_TEST(parse_ok({"serve", "--write-timeout", "250ms"}).serve.http.write_timeout.count() ==
+               250);
     BOOST_TEST(with("--max-queued-writes", "1").serve.max_queued_writes == 1u);
     BOOST_TEST(with("--max-queued-writes", "1000000").serve.max_queued_writes == 1'000'000u);
 
