@@ -168,7 +168,7 @@ class Writer {
     std::optional<FileId> wal_file_;            ///< The session's -wal file; strand only.
     std::optional<FileId> shm_file_;            ///< The session's -shm file; strand only.
     std::atomic<std::uint64_t> file_epoch_{0};  ///< Bumped whenever session_ is replaced.
-    std::chrono::steady_clock::time_point last_failure_log_;  ///< Strand only.
+    std::chrono::steady_clock::time_point last_failure_log_;  ///< Last failure line; strand only.
     std::uint64_t unlogged_failures_ = 0;  ///< Failed jobs not yet logged; strand only.
     bool failing_ = false;                 ///< The last batch failed; strand only.
     bool file_move_logged_ = false;        ///< The file's disappearance is logged; strand only.
