@@ -108,6 +108,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             return 0;  // answered 400 or 431 (or waiting for more) by the server
         }
         handle_head(router, parser.get());
+        // As Session::read_body: a declared length over the limit is a 413 before any
+        // byte of the body is read (Beast would reserve the declared length otherwise).
+        const auto declared = parser.content_length();
+        if (declared && *declared > limits.max_body_bytes) {
+            return 0;
+        }
         parser.body_limit(limits.max_body_bytes);
         parser.eager(true);
         while (!parser.is_done() && !ec && buffer.size() > 0) {
