@@ -1,7 +1,10 @@
 #include "threadsd/app/command_line.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "threadsd/util/uuid.hpp"
 
@@ -202,6 +205,56 @@ const OptionSpec* find_option(std::string_view name) {
     return nullptr;
 }
 
+/// One setting to apply: which option, its value, and where it came from (for errors).
+struct Setting {
+    const OptionSpec* spec;  ///< The option.
+    std::string value;       ///< Its text.
+    std::string source;      ///< Prefix for an error: "", "THREADSD_X: ", "file line 3: ".
+};
+
+/// Options that are settings (the environment and config files may carry them): the
+/// database and everything of serve.
+bool is_setting(const OptionSpec& option) {
+    return option.serve_only || option.name == "--db";
+}
+
+/// Trims spaces and tabs.
+std::string_view trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+/// Reads `name = value` lines (blank lines and `#` comments aside) into `settings`.
+std::optional<std::string> read_config_file(const std::string& path, std::string_view text,
+                                            std::vector<Setting>& settings) {
+    std::size_t number = 0;
+    while (!text.empty()) {
+        ++number;
+        const auto end = text.find('\n');
+        const auto raw = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+        const auto content = trim(raw);
+        if (content.empty() || content.front() == '#') {
+            continue;
+        }
+        const std::string where = "config file " + path + " line " + std::to_string(number) + ": ";
+        const auto equals = content.find('=');
+        if (equals == std::string_view::npos) {
+            return where + "expected name = value";
+        }
+        const std::string name = "--" + std::string(trim(content.substr(0, equals)));
+        const OptionSpec* spec = find_option(name);
+        if (spec == nullptr || !is_setting(*spec)) {
+            return where + "unknown setting " + name.substr(2);
+        }
+        settings.push_back({spec, std::string(trim(content.substr(equals + 1))), where});
+    }
+    return std::nullopt;
+}
+
 /// Maps the positional words to a command, consuming its argument if it takes one.
 std::optional<std::string> read_command(const std::vector<std::string>& words, CommandLine& line) {
     auto expect = [&](std::size_t count, std::string_view usage) -> std::optional<std::string> {
@@ -249,14 +302,31 @@ std::optional<std::string> read_command(const std::vector<std::string>& words, C
 
 }  // namespace
 
-std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
-                                                         const Environment& environment) {
-    CommandLine line;
-    if (auto db = environment("THREADSD_DB"); db && !db->empty()) {
-        line.database = *db;
+std::optional<std::string> read_text_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        return std::nullopt;
     }
+    std::ostringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+std::string environment_name(std::string_view option) {
+    std::string name = "THREADSD_";
+    for (const char c : option.substr(option.find_first_not_of('-'))) {
+        name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
+                                                         const Environment& environment,
+                                                         const FileReader& read_file) {
+    CommandLine line;
     std::vector<std::string> words;
-    std::vector<std::pair<const OptionSpec*, std::string>> options;
+    std::vector<Setting> flags;
+    std::optional<std::string> config_path;
     for (std::size_t i = 0; i < arguments.size(); ++i) {
         const std::string& argument = arguments[i];
         if (argument == "--help" || argument == "-h") {
@@ -269,38 +339,76 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
         }
         const auto equals = argument.find('=');
         const std::string name = argument.substr(0, equals);
-        const OptionSpec* spec = find_option(name);
-        if (spec == nullptr) {
+        const bool is_config = name == "--config";
+        const OptionSpec* spec = is_config ? nullptr : find_option(name);
+        if (spec == nullptr && !is_config) {
             return UsageError{"unknown option " + name + "; see threadsd --help"};
         }
+        const bool takes_value = is_config || spec->takes_value;
         std::string value;
         if (equals != std::string::npos) {
-            if (!spec->takes_value) {
+            if (!takes_value) {
                 return UsageError{name + " takes no value"};
             }
             value = argument.substr(equals + 1);
-        } else if (spec->takes_value) {
+        } else if (takes_value) {
             // `--db --no-demo` is a forgotten value, not a file named --no-demo.
             if (i + 1 >= arguments.size() || arguments[i + 1].rfind("--", 0) == 0) {
                 return UsageError{name + " needs a value"};
             }
             value = arguments[++i];
         }
-        options.emplace_back(spec, std::move(value));
+        if (is_config) {
+            config_path = std::move(value);
+        } else {
+            flags.push_back({spec, std::move(value), ""});
+        }
     }
     if (auto error = read_command(words, line)) {
         return UsageError{*error};
     }
-    for (const auto& [spec, value] : options) {
-        if (spec->serve_only && line.command != Command::kServe) {
-            return UsageError{std::string(spec->name) + " applies to serve only"};
+    for (const auto& flag : flags) {
+        if (flag.spec->serve_only && line.command != Command::kServe) {
+            return UsageError{std::string(flag.spec->name) + " applies to serve only"};
         }
-        if ((spec->name == "--org" || spec->name == "--name" || spec->name == "--rate") &&
+        if ((flag.spec->name == "--org" || flag.spec->name == "--name" ||
+             flag.spec->name == "--rate") &&
             line.command != Command::kKeysCreate) {
-            return UsageError{std::string(spec->name) + " applies to keys create only"};
+            return UsageError{std::string(flag.spec->name) + " applies to keys create only"};
         }
-        if (auto error = spec->apply(line, value)) {
+    }
+
+    // Lowest precedence first: the file, the environment, then the flags.
+    std::vector<Setting> settings;
+    if (!config_path) {
+        config_path = environment("THREADSD_CONFIG");
+    }
+    if (config_path && !config_path->empty()) {
+        const auto text = read_file(*config_path);
+        if (!text) {
+            return UsageError{"cannot read config file " + *config_path};
+        }
+        if (auto error = read_config_file(*config_path, *text, settings)) {
             return UsageError{*error};
+        }
+    }
+    for (const auto& option : kOptions) {
+        if (!is_setting(option)) {
+            continue;
+        }
+        const auto name = environment_name(option.name);
+        if (auto value = environment(name); value && !value->empty()) {
+            settings.push_back({&option, std::move(*value), name + ": "});
+        }
+    }
+    settings.insert(settings.end(), flags.begin(), flags.end());
+    for (const auto& setting : settings) {
+        // A serve setting in the shared environment or file is not an error elsewhere.
+        if (setting.spec->serve_only && line.command != Command::kServe) {
+            continue;
+        }
+        if (auto error = setting.spec->apply(line, setting.value)) {
+            return UsageError{setting.source + *error};
         }
     }
     if (line.command == Command::kKeysCreate && line.organization.empty()) {
@@ -324,8 +432,9 @@ usage:
   threadsd keys revoke KEY_ID             refuse a key from now on
 
 every subcommand:
-  --db PATH                 database file (default ./threadsd.db, or $THREADSD_DB)
+  --db PATH                 database file (default ./threadsd.db)
   --no-demo                 when the store is created, do not seed the demo organization
+  --config FILE             read settings from FILE (default: $THREADSD_CONFIG, else none)
 
 serve:
   --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 = any free port)
@@ -346,6 +455,13 @@ serve:
   --max-value-bytes N       bytes in one map value (default 8192)
 
 durations: 10s, 500ms, or a bare number of seconds.
+
+settings: --db and every option of serve can also be set in the environment, as
+THREADSD_ and the option's name in capitals with '_' for '-' (THREADSD_DB,
+THREADSD_MAX_BODY_BYTES, ...), or in the config file as `name = value` lines without the
+dashes (`max-body-bytes = 65536`; '#' starts a comment line). A flag wins over the
+environment, which wins over the file. Other subcommands ignore serve's settings from the
+environment and the file, so one file serves them all.
 )";
 }
 

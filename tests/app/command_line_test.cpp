@@ -413,9 +413,134 @@ BOOST_AUTO_TEST_CASE(help) {
                              "--max-value-bytes",
                              "--org",
                              "--name",
+                             "--write-timeout",
+                             "--max-connections",
+                             "--max-queued-writes",
+                             "--rate-limit",
+                             "--rate",
+                             "--config",
+                             "THREADSD_CONFIG",
                              "THREADSD_DB"}) {
         BOOST_TEST(text.find(word) != std::string::npos, "usage text lacks " << word);
     }
+}
+
+// ---- Settings from the environment and a config file -----------------------------------
+
+/// A file reader backed by a map, as main would see through read_text_file.
+threadsd::app::FileReader fake_files(std::map<std::string, std::string> files) {
+    return [files = std::move(files)](const std::string& path) -> std::optional<std::string> {
+        const auto it = files.find(path);
+        if (it == files.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+/// Parses with an environment and files; the command line or the one-line error.
+std::variant<CommandLine, UsageError> parse_with(const std::vector<std::string>& args,
+                                                 std::map<std::string, std::string> env,
+                                                 std::map<std::string, std::string> files = {}) {
+    return parse_command_line(args, fake_env(std::move(env)), fake_files(std::move(files)));
+}
+
+CommandLine settled(const std::vector<std::string>& args, std::map<std::string, std::string> env,
+                    std::map<std::string, std::string> files = {}) {
+    auto result = parse_with(args, std::move(env), std::move(files));
+    const auto* error = std::get_if<UsageError>(&result);
+    BOOST_TEST_REQUIRE(error == nullptr, (error != nullptr ? error->message : ""));
+    return std::get<CommandLine>(std::move(result));
+}
+
+std::string refused(const std::vector<std::string>& args, std::map<std::string, std::string> env,
+                    std::map<std::string, std::string> files = {}) {
+    auto result = parse_with(args, std::move(env), std::move(files));
+    const auto* error = std::get_if<UsageError>(&result);
+    BOOST_TEST_REQUIRE(error != nullptr, "accepted");
+    BOOST_TEST(error->message.find('\n') == std::string::npos, error->message);
+    return error->message;
+}
+
+BOOST_AUTO_TEST_CASE(environment_names_follow_the_flags) {
+    using threadsd::app::environment_name;
+    BOOST_TEST(environment_name("--db") == "THREADSD_DB");
+    BOOST_TEST(environment_name("--max-body-bytes") == "THREADSD_MAX_BODY_BYTES");
+    BOOST_TEST(environment_name("--rate-limit") == "THREADSD_RATE_LIMIT");
+}
+
+BOOST_AUTO_TEST_CASE(every_serve_setting_can_come_from_the_environment) {
+    const auto line = settled({"serve"}, {{"THREADSD_LISTEN", "0.0.0.0:9000"},
+                                          {"THREADSD_WORKERS", "3"},
+                                          {"THREADSD_DURABILITY", "normal"},
+                                          {"THREADSD_MAX_BODY_BYTES", "2048"},
+                                          {"THREADSD_REQUEST_TIMEOUT", "2s"},
+                                          {"THREADSD_RATE_LIMIT", "9"},
+                                          {"THREADSD_MAX_QUEUED_WRITES", "5"},
+                                          {"THREADSD_DB", "/var/lib/threadsd/t.db"}});
+    BOOST_TEST(line.serve.listen == "0.0.0.0:9000");
+    BOOST_TEST(line.serve.workers == 3u);
+    BOOST_TEST((line.serve.durability == threadsd::store::Durability::kNormal));
+    BOOST_TEST(line.serve.http.max_body_bytes == 2048u);
+    BOOST_TEST(line.serve.http.request_timeout.count() == 2000);
+    BOOST_TEST(line.serve.rate_limit == 9u);
+    BOOST_TEST(line.serve.max_queued_writes == 5u);
+    BOOST_TEST(line.database == "/var/lib/threadsd/t.db");
+}
+
+BOOST_AUTO_TEST_CASE(a_flag_beats_the_environment_which_beats_the_file) {
+    const std::map<std::string, std::string> files = {
+        {"/etc/threadsd.conf",
+         "# threadsd settings\n\n  workers = 2\nmax-body-bytes=4096\r\nlisten = 127.0.0.1:7000\n"
+         "db = /srv/file.db\n"}};
+    const std::map<std::string, std::string> env = {{"THREADSD_CONFIG", "/etc/threadsd.conf"},
+                                                    {"THREADSD_WORKERS", "5"}};
+    const auto from_file_and_env = settled({"serve"}, env, files);
+    BOOST_TEST(from_file_and_env.serve.workers == 5u);                 // environment over file
+    BOOST_TEST(from_file_and_env.serve.http.max_body_bytes == 4096u);  // file over default
+    BOOST_TEST(from_file_and_env.serve.listen == "127.0.0.1:7000");
+    BOOST_TEST(from_file_and_env.database == "/srv/file.db");
+    const auto with_flags = settled({"serve", "--workers", "7", "--listen=[::1]:80"}, env, files);
+    BOOST_TEST(with_flags.serve.workers == 7u);  // flag over environment
+    BOOST_TEST(with_flags.serve.listen == "[::1]:80");
+    BOOST_TEST(with_flags.serve.http.max_body_bytes == 4096u);
+    // --config names the file, over $THREADSD_CONFIG.
+    const auto other = settled({"serve", "--config", "/other.conf"}, env,
+                               {{"/other.conf", "workers = 1\nmax-body-bytes = 1024\n"}});
+    BOOST_TEST(other.serve.workers == 5u);
+    BOOST_TEST(other.serve.http.max_body_bytes == 1024u);
+    // Defaults stay where nothing says otherwise.
+    BOOST_TEST(settled({"serve"}, {}).serve.http.max_body_bytes == 65536u);
+}
+
+BOOST_AUTO_TEST_CASE(other_subcommands_ignore_serve_settings_from_the_environment_and_file) {
+    const std::map<std::string, std::string> files = {{"/t.conf", "workers = 4\ndb = /t.db\n"}};
+    const auto line = settled({"keys", "list"},
+                              {{"THREADSD_CONFIG", "/t.conf"}, {"THREADSD_WORKERS", "x"}}, files);
+    BOOST_TEST(line.database == "/t.db");  // --db is everybody's setting
+    // A serve flag on the command line is still an error there.
+    BOOST_TEST(refused({"keys", "list", "--workers", "2"}, {}).find("serve only") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_name_their_source_in_one_line) {
+    BOOST_TEST(
+        refused({"serve"}, {{"THREADSD_WORKERS", "zero"}}).find("THREADSD_WORKERS: --workers") ==
+        0u);
+    BOOST_TEST(refused({"serve"}, {{"THREADSD_DURABILITY", "fast"}}).find("THREADSD_DURABILITY") ==
+               0u);
+    const std::map<std::string, std::string> env = {{"THREADSD_CONFIG", "/c"}};
+    BOOST_TEST(refused({"serve"}, env, {{"/c", "workers = 2\nworkers = 999\n"}}) ==
+               "config file /c line 2: --workers must be a whole number from 1 to 256");
+    BOOST_TEST(refused({"serve"}, env, {{"/c", "# ok\nspeed = 3\n"}}) ==
+               "config file /c line 2: unknown setting speed");
+    BOOST_TEST(refused({"serve"}, env, {{"/c", "org = 1\n"}}) ==
+               "config file /c line 1: unknown setting org");
+    BOOST_TEST(refused({"serve"}, env, {{"/c", "workers 2\n"}}) ==
+               "config file /c line 1: expected name = value");
+    BOOST_TEST(refused({"serve"}, env, {}) == "cannot read config file /c");
+    BOOST_TEST(refused({"serve", "--config"}, {}).find("--config needs a value") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

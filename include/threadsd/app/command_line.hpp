@@ -59,10 +59,27 @@ struct UsageError {
 /// Reads environment variables (std::getenv in main; a map in tests).
 using Environment = std::function<std::optional<std::string>(const std::string& name)>;
 
+/// Reads a whole text file, or nothing when it cannot (a file in main; a map in tests).
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+
+/// Reads `path` from disk.
+std::optional<std::string> read_text_file(const std::string& path);
+
+/// The environment variable that carries a setting: `--max-body-bytes` is
+/// `THREADSD_MAX_BODY_BYTES`.
+std::string environment_name(std::string_view option);
+
 /// Parses `arguments` (without the program name). Options may stand anywhere after the
 /// subcommand's words, as `--name value` or `--name=value`.
-std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
-                                                         const Environment& environment);
+///
+/// Every setting (`--db` and the options of serve) may also come from the environment
+/// (environment_name()) or from a config file (`--config FILE` or `$THREADSD_CONFIG`)
+/// of `name = value` lines; a flag wins over the environment, which wins over the file.
+/// Settings of serve that come from the environment or the file are ignored by the other
+/// subcommands, so that one file serves them all.
+std::variant<CommandLine, UsageError> parse_command_line(
+    const std::vector<std::string>& arguments, const Environment& environment,
+    const FileReader& read_file = read_text_file);
 
 /// The text of `threadsd --help`.
 std::string usage_text();
