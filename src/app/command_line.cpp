@@ -161,6 +161,14 @@ const OptionSpec kOptions[] = {
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
      }},
+    {"--access-log", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v != "on" && v != "off") {
+             return "--access-log must be on or off";
+         }
+         c.serve.access_log = v == "on";
+         return std::nullopt;
+     }},
     {"--rate-limit", true, true,
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          std::size_t rate = 0;
@@ -446,6 +454,7 @@ serve:
   --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
   --write-timeout DUR       a client must take each response within this long (default 10s)
   --max-connections N       open connections; beyond it 503 and close (default 10000)
+  --access-log on|off       a JSON line per answered request on stdout (default on)
   --rate-limit N            requests per second of a key without its own --rate (default 0: off)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
   --max-header-bytes N      request line plus headers (default 16384)

@@ -5,8 +5,8 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <charconv>
-#include <fstream>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -180,7 +180,8 @@ int serve(const CommandLine& line) {
                                  line.serve.rate_limit);
     std::unique_ptr<http::Server> server;
     try {
-        server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http);
+        server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http,
+                                                line.serve.access_log);
     } catch (const boost::system::system_error& error) {
         throw CommandFailure{"cannot listen on " + line.serve.listen + ": " +
                              error.code().message()};
@@ -196,6 +197,7 @@ int serve(const CommandLine& line) {
     address.append(":").append(std::to_string(bound.port()));
     offer_demo_key(*admin_connection, address);
     admin_connection.reset();
+    handler.attach(*server);
     server->start();
     util::log_info("listening on http://" + address + " with " + std::to_string(workers) +
                    " workers, database " + line.database);

@@ -36,8 +36,10 @@ RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadAp
                                std::uint32_t default_rate_limit)
     : router_(std::move(router)), store_(store), api_(api), rate_limiter_(default_rate_limit) {}
 
-std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
+std::variant<Admission, Response> RequestHandler::admit(const Request& head,
+                                                        std::optional<RouteId>& matched) {
     auto route = router_.match(head.method(), head.target());
+    matched.reset();
     if (auto* miss = std::get_if<RouteMiss>(&route)) {
         if (!miss->path_known) {
             return error_response({api::ErrorCode::kNotFound, "no endpoint at this path"});
@@ -46,6 +48,11 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head) {
             {api::ErrorCode::kMethodNotAllowed, "this path takes " + miss->allow + " only"});
         response.set(beast::http::field::allow, miss->allow);
         return response;
+    }
+    matched = std::get<RouteMatch>(route).id;
+    if (is_open_route(*matched)) {
+        // Health and metrics need no credentials (CONTRACT.md 2).
+        return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}};
     }
 
     const auto key_header = head.find("X-API-Key");
@@ -121,8 +128,65 @@ net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
         case RouteId::kCloseThread:
             result = co_await api_.close_thread(caller, parameters.at(0), request.body());
             break;
+        case RouteId::kHealth:
+            co_return json_response(200, R"({"status":"ok"})");
+        case RouteId::kReadiness: {
+            Response ready = co_await readiness();
+            co_return ready;
+        }
+        case RouteId::kMetrics:
+            co_return metrics_response();
     }
     co_return from_result(std::move(result));
+}
+
+net::awaitable<Response> RequestHandler::readiness() {
+    if (listener_ != nullptr && listener_->draining()) {
+        co_return retry_later_response(
+            {api::ErrorCode::kServiceUnavailable, "the server is shutting down"}, 1);
+    }
+    bool writable = true;
+    try {
+        // An empty group commit: it finds the file, takes the write lock and commits.
+        store::WriteJob probe = [](store::WriteContext&) {};
+        co_await store_.writer().write(std::move(probe));
+    } catch (const std::exception&) {
+        writable = false;  // the writer has logged why
+    }
+    if (!writable) {
+        co_return retry_later_response(
+            {api::ErrorCode::kServiceUnavailable, "the store is not writable"}, 1);
+    }
+    co_return json_response(200, R"({"status":"ready"})");
+}
+
+Response RequestHandler::metrics_response() const {
+    std::string out;
+    metrics_.render(out);
+    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
+                              std::uint64_t value) {
+        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+        out.append(name).append(" ").append(std::to_string(value)).append("\n");
+    };
+    gauge("threadsd_open_connections", "Connections open now.", "gauge",
+          listener_ != nullptr ? listener_->open_connections() : 0);
+    gauge("threadsd_threads_created_total", "Threads created (creates answered 200).", "counter",
+          metrics_.count(RouteId::kCreateWebThread, 200));
+    auto& writer = store_.writer();
+    gauge("threadsd_store_commit_batches_total", "Group transactions committed.", "counter",
+          writer.committed_batches());
+    gauge("threadsd_store_queued_writes", "Writes queued or being committed now.", "gauge",
+          writer.queued_writes());
+    out +=
+        "# HELP threadsd_store_commit_duration_seconds From BEGIN to the return of COMMIT, "
+        "per group transaction.\n";
+    out += "# TYPE threadsd_store_commit_duration_seconds histogram\n";
+    writer.commit_latency().render(out, "threadsd_store_commit_duration_seconds", "");
+    Response response{beast::http::status::ok, 11};
+    response.set(beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.body() = std::move(out);
+    return response;
 }
 
 }  // namespace threadsd::http

@@ -35,7 +35,39 @@ Router Router::threads_api() {
     router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}", RouteId::kGetThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}", RouteId::kPatchThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}/close", RouteId::kCloseThread);
+    router.add(verb_ns::verb::get, "/healthz", RouteId::kHealth);
+    router.add(verb_ns::verb::get, "/readyz", RouteId::kReadiness);
+    router.add(verb_ns::verb::get, "/metrics", RouteId::kMetrics);
     return router;
+}
+
+std::string_view route_name(std::optional<RouteId> route) {
+    if (!route) {
+        return "unmatched";
+    }
+    switch (*route) {
+        case RouteId::kCreateWebThread:
+            return "create";
+        case RouteId::kListThreads:
+            return "list";
+        case RouteId::kGetThread:
+            return "get";
+        case RouteId::kPatchThread:
+            return "patch";
+        case RouteId::kCloseThread:
+            return "close";
+        case RouteId::kHealth:
+            return "healthz";
+        case RouteId::kReadiness:
+            return "readyz";
+        case RouteId::kMetrics:
+            return "metrics";
+    }
+    return "unmatched";
+}
+
+bool is_open_route(RouteId route) {
+    return route == RouteId::kHealth || route == RouteId::kReadiness || route == RouteId::kMetrics;
 }
 
 void Router::add(verb_ns::verb method, std::string_view pattern, RouteId id) {

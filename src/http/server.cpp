@@ -36,8 +36,8 @@ auto log_failure(std::string what) {
 }  // namespace
 
 Server::Server(net::io_context& io, tcp::endpoint endpoint, RequestHandler& handler,
-               HttpLimits limits)
-    : io_(io), acceptor_(io), handler_(handler), limits_(limits) {
+               HttpLimits limits, bool access_log)
+    : io_(io), acceptor_(io), handler_(handler), limits_(limits), access_log_(access_log) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -77,8 +77,8 @@ net::awaitable<void> Server::accept_loop() {
             // Over the limit: a short answer on the connection's own strand; the accept
             // loop and the sessions already open carry on.
             auto executor = stream.get_executor();
-            auto refusal =
-                refuse_connection(std::move(stream), SessionContext{handler_, limits_, draining_});
+            auto refusal = refuse_connection(
+                std::move(stream), SessionContext{handler_, limits_, draining_, access_log_});
             net::co_spawn(executor, std::move(refusal), log_failure("refusal"));
             continue;
         }
@@ -88,8 +88,8 @@ net::awaitable<void> Server::accept_loop() {
             std::lock_guard lock(sessions_mutex_);
             sessions_.insert(state);
         }
-        auto session =
-            run_session(std::move(stream), SessionContext{handler_, limits_, draining_}, state);
+        auto session = run_session(
+            std::move(stream), SessionContext{handler_, limits_, draining_, access_log_}, state);
         auto on_end = [this, state, report = log_failure("session")](std::exception_ptr error) {
             {
                 std::lock_guard lock(sessions_mutex_);

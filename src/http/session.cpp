@@ -11,9 +11,13 @@
 #include <boost/beast/http/write.hpp>
 
 #include <array>
+#include <chrono>
+#include <optional>
 
+#include "threadsd/http/access_log.hpp"
 #include "threadsd/http/request_id.hpp"
 #include "threadsd/http/response_head.hpp"
+#include "threadsd/util/clock.hpp"
 
 namespace threadsd::http {
 
@@ -48,12 +52,30 @@ bool has_unsupported_transfer_coding(const Request& head) {
     return head.find(bhttp::field::transfer_encoding) != head.end() && !head.chunked();
 }
 
+using Clock = std::chrono::steady_clock;
+
+/// The peer's address as text, or "" when the socket no longer knows it.
+std::string peer_address(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    const auto endpoint = stream.socket().remote_endpoint(ec);
+    return ec ? std::string() : endpoint.address().to_string();
+}
+
+/// One answered request, as metrics and the access log see it.
+struct Exchange {
+    std::optional<RouteId> route;    ///< Matched route, if any.
+    const Request* head = nullptr;   ///< The request's head; null when it was not HTTP.
+    std::string_view request_id;     ///< Sent back in X-Request-Id.
+    unsigned status = 0;             ///< Status sent.
+    std::size_t response_bytes = 0;  ///< Head and body sent.
+};
+
 /// One connection's coroutine state and the steps of its request loop.
 class Session {
   public:
     /// Serves `stream`, which outlives the session.
     Session(beast::tcp_stream& stream, SessionContext context)
-        : stream_(stream), context_(context) {}
+        : stream_(stream), context_(context), client_(peer_address(stream)) {}
 
     /// The request loop: read, admit, read the body, handle, write; until the end.
     net::awaitable<void> serve(SessionState& state);
@@ -66,11 +88,15 @@ class Session {
                                bool head_only = false);
     /// Answers bytes that are not a usable request; the caller closes afterwards.
     net::awaitable<void> refuse(const api::ApiError& error);
+    /// Counts an answered request in the metrics and writes its access log line.
+    void finish_exchange(const Exchange& exchange);
 
     beast::tcp_stream& stream_;  ///< The connection.
     SessionContext context_;     ///< Handler and limits.
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
     std::string head_;           ///< A response's status line and headers; capacity is reused.
+    std::string client_;         ///< The peer's address, for the access log.
+    Clock::time_point started_;  ///< When the current request's first byte was there.
 };
 
 net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
@@ -118,13 +144,36 @@ net::awaitable<bool> Session::write(Response response, const std::string& reques
     co_return sent;
 }
 
+void Session::finish_exchange(const Exchange& exchange) {
+    context_.handler.record(exchange.route, exchange.status, Clock::now() - started_);
+    if (!context_.access_log) {
+        return;
+    }
+    AccessRecord record;
+    record.request_id = exchange.request_id;
+    record.route = route_name(exchange.route);
+    record.client = client_;
+    record.status = exchange.status;
+    record.duration = Clock::now() - started_;
+    record.response_bytes = exchange.response_bytes;
+    if (exchange.head != nullptr) {
+        record.method = exchange.head->method_string();
+        const std::string_view target = exchange.head->target();
+        record.path = target.substr(0, target.find('?'));
+        record.request_bytes = exchange.head->body().size();
+    }
+    write_access_log(access_log_line(record, util::unix_millis_now()));
+}
+
 // Answers a request whose bytes could not be used, then the caller closes.
 net::awaitable<void> Session::refuse(const api::ApiError& error) {
     // Named locals, never temporaries, in a co_await full-expression: g++ 12 destroys such
     // temporaries twice (a double free that aborts the process).
     Response response = error_response(error);
     const std::string request_id = request_id_for({});
+    const unsigned status = response.result_int();
     co_await write(std::move(response), request_id, false);
+    finish_exchange({std::nullopt, nullptr, request_id, status, head_.size()});
 }
 
 net::awaitable<void> Session::serve(SessionState& state) {
@@ -146,6 +195,7 @@ net::awaitable<void> Session::serve(SessionState& state) {
         }
 
         // One deadline for the whole request, counted from its first byte.
+        started_ = Clock::now();
         stream_.expires_after(limits.request_timeout);
         Parser parser;  // Fresh per request: a parser is never reused.
         parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -173,13 +223,16 @@ net::awaitable<void> Session::serve(SessionState& state) {
             Response refused =
                 error_response({api::ErrorCode::kBadRequest,
                                 "Transfer-Encoding other than chunked is not supported"});
+            const std::size_t size = refused.body().size();
             co_await write(std::move(refused), request_id, false);
+            finish_exchange({std::nullopt, &head, request_id, 400, head_.size() + size});
             co_return;
         }
         const bool wants_continue =
             beast::iequals(trim_header_value(head[bhttp::field::expect]), "100-continue");
 
-        auto admission = context_.handler.admit(head);
+        std::optional<RouteId> route;
+        auto admission = context_.handler.admit(head, route);
         Response response;
         BodyOutcome body = BodyOutcome::kGone;
         if (auto* refused = std::get_if<Response>(&admission)) {
@@ -233,7 +286,12 @@ net::awaitable<void> Session::serve(SessionState& state) {
         const bool keep_alive = body == BodyOutcome::kRead && parser.get().version() >= 11 &&
                                 parser.get().keep_alive() && !context_.draining.load();
         const bool head_only = parser.get().method() == bhttp::verb::head;
+        const unsigned status = response.result_int();
+        const std::size_t body_size = head_only ? 0 : response.body().size();
         const bool written = co_await write(std::move(response), request_id, keep_alive, head_only);
+        if (written) {
+            finish_exchange({route, &parser.get(), request_id, status, head_.size() + body_size});
+        }
         if (!written || !keep_alive) {
             co_return;
         }

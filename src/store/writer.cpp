@@ -226,6 +226,7 @@ bool Writer::run_batch(std::vector<Pending>& batch, std::vector<std::exception_p
     WriteSession& session = *session_;
     sqlite3* const db = session.connection.handle();
     const bool savepoints = isolation == Isolation::kSavepointPerJob;
+    const auto started = std::chrono::steady_clock::now();
     Transaction transaction(session.connection, &session.transaction);
     WriteContext context{session.connection, session.threads, session.thread_reads};
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -256,6 +257,7 @@ bool Writer::run_batch(std::vector<Pending>& batch, std::vector<std::exception_p
         }
     }
     transaction.commit();
+    commit_latency_.record(std::chrono::steady_clock::now() - started);
     committed_batches_.fetch_add(1, std::memory_order_relaxed);
     return true;
 }

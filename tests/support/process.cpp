@@ -243,4 +243,8 @@ std::string ServerProcess::stderr_text() const {
     return read_file(log_path_);
 }
 
+std::string ServerProcess::stdout_text() const {
+    return read_file(log_dir_.file("stdout"));
+}
+
 }  // namespace threadsd::test

@@ -99,6 +99,8 @@ class ServerProcess {
     int wait_exit(double seconds);
     /// Everything it has written to stderr so far.
     std::string stderr_text() const;
+    /// Everything it has written to stdout so far (the access log).
+    std::string stdout_text() const;
 
   private:
     pid_t pid_ = -1;           ///< The child.

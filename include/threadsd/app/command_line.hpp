@@ -35,6 +35,7 @@ struct ServeOptions {
     std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
     std::size_t max_queued_writes = store::kDefaultMaxQueuedWrites;  ///< Writer backlog.
+    bool access_log = true;        ///< A JSON line per answered request on stdout.
     std::uint32_t rate_limit = 0;  ///< Requests per second of a key without its own; 0 = off.
     api::InputLimits input;        ///< Limits on metadata and variables.
 };

@@ -8,16 +8,30 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <cstddef>
+#include <optional>
 #include <variant>
 
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/auth/rate_limiter.hpp"
 #include "threadsd/http/message.hpp"
+#include "threadsd/http/metrics.hpp"
 #include "threadsd/http/router.hpp"
 #include "threadsd/store/store.hpp"
 
 namespace threadsd::http {
+
+/// What the readiness and metrics endpoints ask of the listener.
+class ListenerStatus {
+  public:
+    virtual ~ListenerStatus() = default;
+    /// True once shutdown has begun.
+    virtual bool draining() const = 0;
+    /// Connections open now.
+    virtual std::size_t open_connections() const = 0;
+};
 
 /// A request that passed the checks of its head, waiting for its body.
 struct Admission {
@@ -34,9 +48,21 @@ class RequestHandler {
     RequestHandler(Router router, store::Store& store, api::ThreadApi& api,
                    std::uint32_t default_rate_limit = 0);
 
-    /// Checks the head: route, then credentials, then the key's rate limit. Either the request may
-    /// go on (and its body be read) or here is the final response.
-    std::variant<Admission, Response> admit(const Request& head);
+    /// Checks the head: route, then credentials, then the key's rate limit. Either the
+    /// request may go on (and its body be read) or here is the final response. `route` gets
+    /// the matched route, for metrics and the access log.
+    std::variant<Admission, Response> admit(const Request& head, std::optional<RouteId>& route);
+
+    /// Counts an answered request in the metrics (the session calls it after writing).
+    void record(std::optional<RouteId> route, unsigned status, std::chrono::nanoseconds duration) {
+        metrics_.record(route, status, duration);
+    }
+
+    /// Lets /readyz and /metrics see the listener; until then they report no connections.
+    void attach(const ListenerStatus& listener) { listener_ = &listener; }
+
+    /// The request metrics (for tests).
+    const RequestMetrics& metrics() const { return metrics_; }
 
     /// Produces the response for an admitted request whose body has been read. Never
     /// throws: unexpected failures are logged and become a 500 envelope.
@@ -45,11 +71,17 @@ class RequestHandler {
   private:
     /// Runs the endpoint; may throw.
     boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
+    /// GET /readyz: 200 when a write transaction can be begun and committed, else 503.
+    boost::asio::awaitable<Response> readiness();
+    /// GET /metrics in the Prometheus text format.
+    Response metrics_response() const;
 
-    Router router_;                   ///< Method and path to endpoint.
-    store::Store& store_;             ///< For credential lookups.
-    api::ThreadApi& api_;             ///< The thread operations.
-    auth::RateLimiter rate_limiter_;  ///< Token buckets of the keys with a limit.
+    Router router_;                             ///< Method and path to endpoint.
+    store::Store& store_;                       ///< For credential lookups.
+    api::ThreadApi& api_;                       ///< The thread operations.
+    auth::RateLimiter rate_limiter_;            ///< Token buckets of the keys with a limit.
+    RequestMetrics metrics_;                    ///< Counts and latencies of answered requests.
+    const ListenerStatus* listener_ = nullptr;  ///< The server, once attached.
 };
 
 }  // namespace threadsd::http

@@ -6,6 +6,8 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,7 +22,19 @@ enum class RouteId {
     kGetThread,        ///< GET /api/v1/threads/{threadId}
     kPatchThread,      ///< PATCH /api/v1/threads/{threadId}
     kCloseThread,      ///< PATCH /api/v1/threads/{threadId}/close
+    kHealth,           ///< GET /healthz
+    kReadiness,        ///< GET /readyz
+    kMetrics,          ///< GET /metrics
 };
+
+/// Number of RouteId values.
+inline constexpr std::size_t kRouteCount = 8;
+
+/// The route's name in metrics and the access log, e.g. "create"; "unmatched" for none.
+std::string_view route_name(std::optional<RouteId> route);
+
+/// True for the routes that need no credentials (health and metrics, CONTRACT.md 2).
+bool is_open_route(RouteId route);
 
 /// A matched route and the values of its `{param}` segments, in order.
 struct RouteMatch {

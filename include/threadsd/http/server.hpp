@@ -20,11 +20,12 @@
 namespace threadsd::http {
 
 /// Accepts on one endpoint and serves every connection with `handler`.
-class Server {
+class Server : public ListenerStatus {
   public:
     /// Binds and listens on `endpoint` (port 0 picks a free port); throws on failure.
+    /// With `access_log`, each answered request gets a JSON line on stdout.
     Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
-           RequestHandler& handler, HttpLimits limits);
+           RequestHandler& handler, HttpLimits limits, bool access_log = false);
 
     /// The address actually bound, with the real port.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -40,6 +41,11 @@ class Server {
     /// Sessions alive now.
     std::size_t open_sessions() const;
 
+    /// True once shutdown() has begun.
+    bool draining() const override { return draining_.load(); }
+    /// Same as open_sessions().
+    std::size_t open_connections() const override { return open_sessions(); }
+
   private:
     /// Accepts until the acceptor is closed.
     boost::asio::awaitable<void> accept_loop();
@@ -51,6 +57,7 @@ class Server {
     boost::asio::ip::tcp::acceptor acceptor_;  ///< The listening socket.
     RequestHandler& handler_;                  ///< Shared by all sessions.
     HttpLimits limits_;                        ///< Shared by all sessions.
+    bool access_log_;                          ///< Sessions write access log lines.
     std::atomic<bool> draining_{false};        ///< Set once shutdown starts.
     mutable std::mutex sessions_mutex_;        ///< Guards sessions_ (not the sessions).
     std::unordered_set<std::shared_ptr<SessionState>> sessions_;  ///< Live sessions.

@@ -25,7 +25,8 @@ struct SessionContext {
     RequestHandler& handler;   ///< Produces responses.
     const HttpLimits& limits;  ///< Sizes and timeouts.
     const std::atomic<bool>&
-        draining;  ///< Set on shutdown: finish the request at hand, then close.
+        draining;     ///< Set on shutdown: finish the request at hand, then close.
+    bool access_log;  ///< Write a line per answered request to stdout.
 };
 
 /// Serves `stream` until the peer closes, a timeout passes, an unrecoverable framing

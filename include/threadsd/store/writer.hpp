@@ -41,6 +41,7 @@
 #include "threadsd/store/sqlite.hpp"
 #include "threadsd/store/thread_reads.hpp"
 #include "threadsd/store/thread_writes.hpp"
+#include "threadsd/util/latency_histogram.hpp"
 
 namespace threadsd::store {
 
@@ -115,6 +116,9 @@ class Writer {
     /// Number of batches run again with a savepoint per job (for tests and metrics).
     std::uint64_t retried_batches() const { return retried_batches_.load(); }
 
+    /// Time from BEGIN to the return of COMMIT of each group transaction (for metrics).
+    const util::LatencyHistogram& commit_latency() const { return commit_latency_; }
+
     /// Checkpoints run so far (for tests and metrics).
     std::uint64_t checkpoints() const { return checkpointer_.runs(); }
 
@@ -180,6 +184,7 @@ class Writer {
     bool flush_scheduled_ = false;              ///< A flush is already posted; strand only.
     std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
     std::atomic<std::uint64_t> retried_batches_{0};    ///< Batches run a second time.
+    util::LatencyHistogram commit_latency_;            ///< BEGIN to COMMIT, per batch.
 };
 
 }  // namespace threadsd::store
