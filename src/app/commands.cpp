@@ -1,5 +1,8 @@
 #include "threadsd/app/commands.hpp"
 
+#include "threadsd/app/service_manager.hpp"
+
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -180,8 +183,15 @@ int serve(const CommandLine& line) {
                                  line.serve.rate_limit);
     std::unique_ptr<http::Server> server;
     try {
-        server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http,
-                                                line.serve.access_log);
+        if (const auto inherited = inherited_listening_socket()) {
+            // Socket activation: systemd bound the address (threadsd.socket); --listen is
+            // not used.
+            server = std::make_unique<http::Server>(io, *inherited, handler, line.serve.http,
+                                                    line.serve.access_log);
+        } else {
+            server = std::make_unique<http::Server>(io, endpoint, handler, line.serve.http,
+                                                    line.serve.access_log);
+        }
     } catch (const boost::system::system_error& error) {
         throw CommandFailure{"cannot listen on " + line.serve.listen + ": " +
                              error.code().message()};
@@ -201,6 +211,23 @@ int serve(const CommandLine& line) {
     server->start();
     util::log_info("listening on http://" + address + " with " + std::to_string(workers) +
                    " workers, database " + line.database);
+    notify_ready();
+    if (const auto interval = watchdog_interval()) {
+        // Fed while the event loop runs and the writer keeps up: a hung disk or loop stops
+        // the pings and systemd restarts the service.
+        auto healthy = [&store, limit = *interval] {
+            return store.writer().making_progress(limit);
+        };
+        net::co_spawn(io, keep_watchdog_fed(*interval, healthy), [](std::exception_ptr error) {
+            if (error) {
+                try {
+                    std::rethrow_exception(error);
+                } catch (const std::exception& failure) {
+                    util::log_error(std::string("watchdog pings stopped: ") + failure.what());
+                }
+            }
+        });
+    }
 
     net::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -209,6 +236,7 @@ int serve(const CommandLine& line) {
         }
         util::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                        ", shutting down");
+        notify_stopping();
         server->shutdown(line.serve.shutdown_grace, [&io](bool clean) {
             if (!clean) {
                 util::log_info("shutdown grace period over; closing the remaining connections");

@@ -1,5 +1,9 @@
 #include "threadsd/http/server.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -46,6 +50,17 @@ Server::Server(net::io_context& io, tcp::endpoint endpoint, RequestHandler& hand
 
 tcp::endpoint Server::local_endpoint() const {
     return acceptor_.local_endpoint();
+}
+
+Server::Server(net::io_context& io, int listening_fd, RequestHandler& handler, HttpLimits limits,
+               bool access_log)
+    : io_(io), acceptor_(io), handler_(handler), limits_(limits), access_log_(access_log) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        throw boost::system::system_error(errno, boost::system::system_category(), "getsockname");
+    }
+    acceptor_.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), listening_fd);
 }
 
 void Server::start() {

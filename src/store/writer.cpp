@@ -190,9 +190,20 @@ void Writer::flush() {
         batch_error = std::make_exception_ptr(StoreFailure());
     }
     queued_count_.fetch_sub(batch.size(), std::memory_order_relaxed);
+    last_flush_end_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
     for (std::size_t i = 0; i < batch.size(); ++i) {
         batch[i].complete(outcomes[i] ? outcomes[i] : batch_error);
     }
+}
+
+bool Writer::making_progress(std::chrono::microseconds limit) const {
+    if (queued_count_.load(std::memory_order_relaxed) == 0) {
+        return true;
+    }
+    const auto last = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_flush_end_.load(std::memory_order_relaxed)));
+    return std::chrono::steady_clock::now() - last < limit;
 }
 
 void Writer::note_failure(const std::exception_ptr& error, std::size_t jobs) {

@@ -32,9 +32,11 @@ int decode_status(int status) {
 }
 
 /// Spawns `command` (the binary, or a wrapper of it, then its arguments) with stdout and
-/// stderr sent to files (stdin from /dev/null).
+/// stderr sent to files (stdin from /dev/null), `extra_environment` added to ours, and
+/// `fd3` (when not -1) as its file descriptor 3.
 pid_t spawn_command(std::vector<std::string> argv_storage, const std::string& out_path,
-                    const std::string& err_path) {
+                    const std::string& err_path,
+                    const std::vector<std::string>& extra_environment = {}, int fd3 = -1) {
     std::vector<char*> argv;
     for (auto& arg : argv_storage) {
         argv.push_back(arg.data());
@@ -47,8 +49,20 @@ pid_t spawn_command(std::vector<std::string> argv_storage, const std::string& ou
                                      0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
+    if (fd3 >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, fd3, 3);
+    }
+    std::vector<std::string> environment_storage(extra_environment);
+    std::vector<char*> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        environment.push_back(*entry);
+    }
+    for (auto& entry : environment_storage) {
+        environment.push_back(entry.data());
+    }
+    environment.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environment.data());
     posix_spawn_file_actions_destroy(&actions);
     BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
     return pid;
@@ -182,11 +196,23 @@ void import_agents(const std::string& db, const std::string& path, const std::st
     run_ok({"agents", "import", path, "--db", db});
 }
 
-ServerProcess::ServerProcess(const std::string& db, const std::vector<std::string>& extra) {
+ServerProcess::ServerProcess(const std::string& db, const std::vector<std::string>& extra,
+                             const Launch& launch) {
     log_path_ = log_dir_.file("stderr");
-    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = spawn(args, log_dir_.file("stdout"), log_path_);
+    std::vector<std::string> command;
+    if (launch.listening_fd >= 0) {
+        // LISTEN_PID must be the server's own pid, which only the child knows: the shell
+        // sets it to its $$ and execs the server in its place.
+        command = {"/bin/sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\""};
+    }
+    command.push_back(std::filesystem::absolute(threadsd_binary()).string());
+    for (const auto& arg : {"serve", "--listen", "127.0.0.1:0", "--db"}) {
+        command.emplace_back(arg);
+    }
+    command.push_back(db);
+    command.insert(command.end(), extra.begin(), extra.end());
+    pid_ = spawn_command(command, log_dir_.file("stdout"), log_path_, launch.environment,
+                         launch.listening_fd);
     const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {

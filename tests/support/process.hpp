@@ -76,12 +76,20 @@ inline constexpr const char* kDraftAgent =
     "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e04";  ///< no published version
 }  // namespace demo
 
+/// How a server is started beyond its arguments, as systemd would start it.
+struct Launch {
+    std::vector<std::string> environment;  ///< Extra NAME=value entries.
+    int listening_fd =
+        -1;  ///< Passed as fd 3 with LISTEN_FDS=1 and LISTEN_PID (socket activation).
+};
+
 /// A `threadsd serve` child process on 127.0.0.1 and a free port, with its own database.
 class ServerProcess {
   public:
     /// Starts `threadsd serve --listen 127.0.0.1:0 --db db extra...` and waits until it
     /// logs the port it listens on (fails the test after 20 s).
-    explicit ServerProcess(const std::string& db, const std::vector<std::string>& extra = {});
+    explicit ServerProcess(const std::string& db, const std::vector<std::string>& extra = {},
+                           const Launch& launch = {});
     /// Kills the server (SIGKILL) if it still runs.
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;

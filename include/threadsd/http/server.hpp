@@ -27,6 +27,11 @@ class Server : public ListenerStatus {
     Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
            RequestHandler& handler, HttpLimits limits, bool access_log = false);
 
+    /// Listens on `listening_fd`, a socket already bound and listening (systemd's socket
+    /// activation); the server owns it from now on.
+    Server(boost::asio::io_context& io, int listening_fd, RequestHandler& handler,
+           HttpLimits limits, bool access_log = false);
+
     /// The address actually bound, with the real port.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 

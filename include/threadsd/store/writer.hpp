@@ -116,6 +116,10 @@ class Writer {
     /// Number of batches run again with a savepoint per job (for tests and metrics).
     std::uint64_t retried_batches() const { return retried_batches_.load(); }
 
+    /// False when writes are waiting and no batch has finished for `limit`: the writer is
+    /// stuck (a disk that does not answer). Thread-safe.
+    bool making_progress(std::chrono::microseconds limit) const;
+
     /// Time from BEGIN to the return of COMMIT of each group transaction (for metrics).
     const util::LatencyHistogram& commit_latency() const { return commit_latency_; }
 
@@ -185,6 +189,7 @@ class Writer {
     std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
     std::atomic<std::uint64_t> retried_batches_{0};    ///< Batches run a second time.
     util::LatencyHistogram commit_latency_;            ///< BEGIN to COMMIT, per batch.
+    std::atomic<std::int64_t> last_flush_end_{0};      ///< steady_clock ticks; 0: none yet.
 };
 
 }  // namespace threadsd::store
