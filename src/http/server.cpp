@@ -122,6 +122,18 @@ void Server::shutdown(std::chrono::milliseconds grace, std::function<void(bool)>
         beast::error_code ignored;
         acceptor_.close(ignored);
     });
+    // Idle keep-alive connections stay open a moment, so that a request a client (or a
+    // proxy reusing its connection) sends right now gets a 503 instead of a reset.
+    net::co_spawn(io_, close_idle_sessions_after(std::min(grace, kDrainLinger)),
+                  log_failure("shutdown"));
+    net::co_spawn(io_, wait_for_sessions(std::chrono::steady_clock::now() + grace, std::move(done)),
+                  log_failure("shutdown"));
+}
+
+net::awaitable<void> Server::close_idle_sessions_after(std::chrono::milliseconds linger) {
+    net::steady_timer timer(io_);
+    timer.expires_after(linger);
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
     std::vector<std::shared_ptr<SessionState>> live;
     {
         std::lock_guard lock(sessions_mutex_);
@@ -136,8 +148,6 @@ void Server::shutdown(std::chrono::milliseconds grace, std::function<void(bool)>
             }
         });
     }
-    net::co_spawn(io_, wait_for_sessions(std::chrono::steady_clock::now() + grace, std::move(done)),
-                  log_failure("shutdown"));
 }
 
 net::awaitable<void> Server::wait_for_sessions(std::chrono::steady_clock::time_point deadline,

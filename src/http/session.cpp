@@ -70,6 +70,25 @@ struct Exchange {
     std::size_t response_bytes = 0;  ///< Head and body sent.
 };
 
+// Says goodbye after a final answer: no more sending, then wait (briefly) for the client
+// to close.
+net::awaitable<void> drain_then_close(beast::tcp_stream& stream) {
+    beast::error_code ignored;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    // Read what the client still sends until it closes, for at most a second: closing
+    // with unread bytes would reset the connection and could lose the answer.
+    stream.expires_after(std::chrono::seconds(1));
+    char sink[1024];
+    const net::mutable_buffer into = net::buffer(sink);
+    for (;;) {
+        auto [read_ec, bytes] = co_await stream.async_read_some(into, kAsTuple);
+        (void)bytes;
+        if (read_ec) {
+            co_return;
+        }
+    }
+}
+
 /// One connection's coroutine state and the steps of its request loop.
 class Session {
   public:
@@ -196,6 +215,8 @@ net::awaitable<void> Session::serve(SessionState& state) {
 
         // One deadline for the whole request, counted from its first byte.
         started_ = Clock::now();
+        // A request that begins after shutdown began is told to retry elsewhere.
+        const bool arrived_while_draining = context_.draining.load();
         stream_.expires_after(limits.request_timeout);
         Parser parser;  // Fresh per request: a parser is never reused.
         parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -219,6 +240,17 @@ net::awaitable<void> Session::serve(SessionState& state) {
         }
         const Request& head = parser.get();
         const std::string request_id = request_id_for(head["X-Request-Id"]);
+        if (arrived_while_draining) {
+            Response refused = retry_later_response(
+                {api::ErrorCode::kServiceUnavailable, "the server is shutting down"}, 1);
+            const std::size_t size = refused.body().size();
+            const bool sent = co_await write(std::move(refused), request_id, false);
+            if (sent) {
+                finish_exchange({std::nullopt, &head, request_id, 503, head_.size() + size});
+                co_await drain_then_close(stream_);
+            }
+            co_return;
+        }
         if (has_unsupported_transfer_coding(head)) {
             Response refused =
                 error_response({api::ErrorCode::kBadRequest,
@@ -307,21 +339,8 @@ net::awaitable<void> refuse_connection(beast::tcp_stream stream, SessionContext 
     const std::string request_id = request_id_for({});
     const bool sent = co_await send_response(stream, head, response, request_id, false, false,
                                              context.limits.write_timeout);
-    if (!sent) {
-        co_return;
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    // Drain what the client sent until it closes, for at most a second.
-    stream.expires_after(std::chrono::seconds(1));
-    char sink[1024];
-    const net::mutable_buffer into = net::buffer(sink);
-    for (;;) {
-        auto [read_ec, bytes] = co_await stream.async_read_some(into, kAsTuple);
-        (void)bytes;
-        if (read_ec) {
-            co_return;
-        }
+    if (sent) {
+        co_await drain_then_close(stream);
     }
 }
 

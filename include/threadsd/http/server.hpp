@@ -38,9 +38,10 @@ class Server : public ListenerStatus {
     /// Starts the accept loop on the io_context.
     void start();
 
-    /// Stops accepting, lets each session finish the request it is on, cuts idle ones,
-    /// and calls `done` once every session has ended or `grace` has passed (then the
-    /// remaining sessions are simply abandoned with the io_context).
+    /// Stops accepting, lets each session finish the request it is on (answered with
+    /// `Connection: close`), answers a request that begins from now on with a 503, closes
+    /// idle connections after kDrainLinger, and calls `done` once every session has ended
+    /// or `grace` has passed (then the remaining sessions are abandoned with the io_context).
     void shutdown(std::chrono::milliseconds grace, std::function<void(bool clean)> done);
 
     /// Sessions alive now.
@@ -54,6 +55,12 @@ class Server : public ListenerStatus {
   private:
     /// Accepts until the acceptor is closed.
     boost::asio::awaitable<void> accept_loop();
+    /// How long idle keep-alive connections stay open once shutdown begins (at most the
+    /// grace period), for requests already on their way.
+    static constexpr std::chrono::milliseconds kDrainLinger{1000};
+
+    /// Closes the sessions that are idle after `linger`; part of shutdown.
+    boost::asio::awaitable<void> close_idle_sessions_after(std::chrono::milliseconds linger);
     /// Polls until no session is left or the deadline passes.
     boost::asio::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline,
                                                    std::function<void(bool)> done);
