@@ -164,7 +164,8 @@ net::awaitable<bool> Session::write(Response response, const std::string& reques
 }
 
 void Session::finish_exchange(const Exchange& exchange) {
-    context_.handler.record(exchange.route, exchange.status, Clock::now() - started_);
+    const auto duration = Clock::now() - started_;
+    context_.handler.record(exchange.route, exchange.status, duration);
     if (!context_.access_log) {
         return;
     }
@@ -173,7 +174,7 @@ void Session::finish_exchange(const Exchange& exchange) {
     record.route = route_name(exchange.route);
     record.client = client_;
     record.status = exchange.status;
-    record.duration = Clock::now() - started_;
+    record.duration = duration;
     record.response_bytes = exchange.response_bytes;
     if (exchange.head != nullptr) {
         record.method = exchange.head->method_string();
