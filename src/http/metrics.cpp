@@ -6,6 +6,10 @@ std::size_t RequestMetrics::row(std::optional<RouteId> route) {
     return route ? static_cast<std::size_t>(*route) : kRouteCount;
 }
 
+std::optional<RouteId> RequestMetrics::route_of_row(std::size_t row) {
+    return row < kRouteCount ? std::optional(static_cast<RouteId>(row)) : std::nullopt;
+}
+
 std::size_t RequestMetrics::column(unsigned status) {
     for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
         if (kStatuses[i] == status) {
@@ -29,8 +33,7 @@ void RequestMetrics::render(std::string& out) const {
     out += "# HELP threadsd_http_requests_total Requests answered, by route and status.\n";
     out += "# TYPE threadsd_http_requests_total counter\n";
     for (std::size_t r = 0; r < kRows; ++r) {
-        const auto name =
-            route_name(r < kRouteCount ? std::optional(static_cast<RouteId>(r)) : std::nullopt);
+        const auto name = route_name(route_of_row(r));
         for (std::size_t c = 0; c < kStatuses.size(); ++c) {
             const auto value = counts_[r][c].load(std::memory_order_relaxed);
             if (value == 0) {
@@ -50,8 +53,7 @@ void RequestMetrics::render(std::string& out) const {
         if (latency_[r].count() == 0) {
             continue;
         }
-        const auto name =
-            route_name(r < kRouteCount ? std::optional(static_cast<RouteId>(r)) : std::nullopt);
+        const auto name = route_name(route_of_row(r));
         latency_[r].render(out, "threadsd_http_request_duration_seconds",
                            "route=\"" + std::string(name) + "\"");
     }

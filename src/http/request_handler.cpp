@@ -83,22 +83,18 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
 }
 
 net::awaitable<Response> RequestHandler::handle(Admission admission, const Request& request) {
-    bool is_overloaded = false;
     try {
         co_return co_await dispatch(admission, request);
     } catch (const store::WriteQueueFull&) {
         // Expected under overload, so not logged per request: the client retries.
-        is_overloaded = true;
+        co_return retry_later_response(
+            {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
     } catch (const store::StoreFailure&) {
         // The writer has logged the cause once for the whole batch.
     } catch (const std::exception& error) {
         util::log_error(std::string("request failed: ") + error.what());
     } catch (...) {
         util::log_error("request failed with a non-standard exception");
-    }
-    if (is_overloaded) {
-        co_return retry_later_response(
-            {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
     }
     co_return error_response(kInternalError);
 }

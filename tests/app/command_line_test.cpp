@@ -275,6 +275,9 @@ BOOST_AUTO_TEST_CASE(rate_limits) {
         parse_error({"serve", "--rate-limit", bad}, "--rate-limit");
     }
     parse_error({"serve", "--rate", "5"}, "keys create only");
+    BOOST_TEST(parse_ok({"serve"}).serve.access_log);
+    BOOST_TEST(!parse_ok({"serve", "--access-log", "off"}).serve.access_log);
+    parse_error({"serve", "--access-log", "maybe"}, "--access-log must be on or off");
     parse_error({"keys", "create", "--org", kOrg, "--rate-limit", "5"}, "serve only");
 }
 
@@ -419,6 +422,7 @@ BOOST_AUTO_TEST_CASE(help) {
                              "--rate-limit",
                              "--rate",
                              "--config",
+                             "--access-log",
                              "THREADSD_CONFIG",
                              "THREADSD_DB"}) {
         BOOST_TEST(text.find(word) != std::string::npos, "usage text lacks " << word);

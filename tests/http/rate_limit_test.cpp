@@ -51,12 +51,7 @@ Burst burst(HttpClient& client, const std::string& key, int attempts) {
 
 // The key made with `keys create --org demo --rate rate`.
 std::string create_limited_key(const std::string& db, int rate) {
-    std::string key = run_ok({"keys", "create", "--org", demo::kOrganization, "--rate",
-                              std::to_string(rate), "--db", db});
-    while (!key.empty() && key.back() == '\n') {
-        key.pop_back();
-    }
-    return key;
+    return create_key(db, demo::kOrganization, {"--rate", std::to_string(rate)});
 }
 
 }  // namespace

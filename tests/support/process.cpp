@@ -163,8 +163,11 @@ std::string run_ok(const std::vector<std::string>& args) {
     return result.out;
 }
 
-std::string create_key(const std::string& db, const std::string& organization) {
-    const auto result = run_threadsd({"keys", "create", "--org", organization, "--db", db});
+std::string create_key(const std::string& db, const std::string& organization,
+                       const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"keys", "create", "--org", organization, "--db", db};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto result = run_threadsd(args);
     BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "keys create failed: " << result.err);
     std::string key = result.out;
     while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {

@@ -50,8 +50,10 @@ CommandResult run_threadsd_unprivileged(const std::vector<std::string>& args, do
 /// Runs `threadsd args...`, fails the test unless it exits 0, and returns its stdout.
 std::string run_ok(const std::vector<std::string>& args);
 
-/// Creates a key for `organization` on `db` and returns it (fails the test if not).
-std::string create_key(const std::string& db, const std::string& organization);
+/// Creates a key for `organization` on `db`, with `extra` options of `keys create` (such as
+/// `--rate 3`), and returns it (fails the test if not).
+std::string create_key(const std::string& db, const std::string& organization,
+                       const std::vector<std::string>& extra = {});
 
 /// Creates a key for the demo organization on `db` and returns it (fails the test if not).
 std::string create_demo_key(const std::string& db);

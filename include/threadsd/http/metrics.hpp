@@ -37,6 +37,8 @@ class RequestMetrics {
     static constexpr std::size_t kRows = kRouteCount + 1;
     /// Row of `route`.
     static std::size_t row(std::optional<RouteId> route);
+    /// The route of `row` (the last row is "unmatched").
+    static std::optional<RouteId> route_of_row(std::size_t row);
     /// Column of `status` in kStatuses.
     static std::size_t column(unsigned status);
 
