@@ -166,7 +166,16 @@ const OptionSpec kOptions[] = {
          if (v != "on" && v != "off") {
              return "--access-log must be on or off";
          }
-         c.serve.access_log = v == "on";
+         c.serve.access_log.enabled = v == "on";
+         return std::nullopt;
+     }},
+    {"--trusted-proxies", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         auto parsed = http::TrustedProxies::parse(v);
+         if (auto* error = std::get_if<std::string>(&parsed)) {
+             return "--trusted-proxies: " + *error;
+         }
+         c.serve.access_log.trusted_proxies = std::get<http::TrustedProxies>(std::move(parsed));
          return std::nullopt;
      }},
     {"--rate-limit", true, true,
@@ -455,6 +464,8 @@ serve:
   --write-timeout DUR       a client must take each response within this long (default 10s)
   --max-connections N       open connections; beyond it 503 and close (default 10000)
   --access-log on|off       a JSON line per answered request on stdout (default on)
+  --trusted-proxies LIST    addresses or networks (127.0.0.1,10.0.0.0/8) whose X-Forwarded-For
+                            names the client in the access log (default none: the peer)
   --rate-limit N            requests per second of a key without its own --rate (default 0: off)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
   --max-header-bytes N      request line plus headers (default 16384)

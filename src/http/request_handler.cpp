@@ -37,6 +37,7 @@ RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadAp
     : router_(std::move(router)), store_(store), api_(api), rate_limiter_(default_rate_limit) {}
 
 std::variant<Admission, Response> RequestHandler::admit(const Request& head,
+                                                        std::string_view request_id,
                                                         std::optional<RouteId>& matched) {
     auto route = router_.match(head.method(), head.target());
     matched.reset();
@@ -52,7 +53,7 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
     matched = std::get<RouteMatch>(route).id;
     if (is_open_route(*matched)) {
         // Health and metrics need no credentials (CONTRACT.md 2).
-        return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}};
+        return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}, request_id};
     }
 
     const auto key_header = head.find("X-API-Key");
@@ -64,7 +65,8 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
         caller = auth::authenticate_api_key(store_, trim_header_value(key_header->value()));
     } catch (const std::exception& error) {
         // The store failed, not the caller: a 500 envelope, never a dropped connection.
-        util::log_error(std::string("key lookup failed: ") + error.what());
+        util::log_error("request " + std::string(request_id) +
+                        ": key lookup failed: " + error.what());
         return error_response(kInternalError);
     }
     if (auto* error = std::get_if<api::ApiError>(&caller)) {
@@ -79,7 +81,7 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
             *retry_after);
     }
     return Admission{std::get<RouteMatch>(std::move(route)),
-                     std::get<auth::Caller>(std::move(caller))};
+                     std::get<auth::Caller>(std::move(caller)), request_id};
 }
 
 net::awaitable<Response> RequestHandler::handle(Admission admission, const Request& request) {
@@ -89,12 +91,16 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
         // Expected under overload, so not logged per request: the client retries.
         co_return retry_later_response(
             {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
-    } catch (const store::StoreFailure&) {
-        // The writer has logged the cause once for the whole batch.
+    } catch (const store::StoreFailure& error) {
+        // The writer logs the cause (throttled); this line ties the 500 to its request.
+        util::log_error("request " + std::string(admission.request_id) + " failed: " +
+                        error.what());
     } catch (const std::exception& error) {
-        util::log_error(std::string("request failed: ") + error.what());
+        util::log_error("request " + std::string(admission.request_id) +
+                        " failed: " + error.what());
     } catch (...) {
-        util::log_error("request failed with a non-standard exception");
+        util::log_error("request " + std::string(admission.request_id) +
+                        " failed with a non-standard exception");
     }
     co_return error_response(kInternalError);
 }

@@ -40,8 +40,12 @@ auto log_failure(std::string what) {
 }  // namespace
 
 Server::Server(net::io_context& io, tcp::endpoint endpoint, RequestHandler& handler,
-               HttpLimits limits, bool access_log)
-    : io_(io), acceptor_(io), handler_(handler), limits_(limits), access_log_(access_log) {
+               HttpLimits limits, AccessLogSettings access_log)
+    : io_(io),
+      acceptor_(io),
+      handler_(handler),
+      limits_(limits),
+      access_log_(std::move(access_log)) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -53,8 +57,12 @@ tcp::endpoint Server::local_endpoint() const {
 }
 
 Server::Server(net::io_context& io, int listening_fd, RequestHandler& handler, HttpLimits limits,
-               bool access_log)
-    : io_(io), acceptor_(io), handler_(handler), limits_(limits), access_log_(access_log) {
+               AccessLogSettings access_log)
+    : io_(io),
+      acceptor_(io),
+      handler_(handler),
+      limits_(limits),
+      access_log_(std::move(access_log)) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {

@@ -54,11 +54,14 @@ bool has_unsupported_transfer_coding(const Request& head) {
 
 using Clock = std::chrono::steady_clock;
 
-/// The peer's address as text, or "" when the socket no longer knows it.
-std::string peer_address(beast::tcp_stream& stream) {
+/// The peer's address, or nothing when the socket no longer knows it.
+std::optional<net::ip::address> peer_address(beast::tcp_stream& stream) {
     beast::error_code ec;
     const auto endpoint = stream.socket().remote_endpoint(ec);
-    return ec ? std::string() : endpoint.address().to_string();
+    if (ec) {
+        return std::nullopt;
+    }
+    return endpoint.address();
 }
 
 /// One answered request, as metrics and the access log see it.
@@ -94,7 +97,11 @@ class Session {
   public:
     /// Serves `stream`, which outlives the session.
     Session(beast::tcp_stream& stream, SessionContext context)
-        : stream_(stream), context_(context), client_(peer_address(stream)) {}
+        : stream_(stream), context_(context), peer_(peer_address(stream)) {
+        if (peer_) {
+            client_ = peer_->to_string();
+        }
+    }
 
     /// The request loop: read, admit, read the body, handle, write; until the end.
     net::awaitable<void> serve(SessionState& state);
@@ -114,7 +121,8 @@ class Session {
     SessionContext context_;     ///< Handler and limits.
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
     std::string head_;           ///< A response's status line and headers; capacity is reused.
-    std::string client_;         ///< The peer's address, for the access log.
+    std::optional<boost::asio::ip::address> peer_;  ///< The other end of the connection.
+    std::string client_;  ///< The peer's address as text: the client unless a proxy says else.
     Clock::time_point started_;  ///< When the current request's first byte was there.
 };
 
@@ -166,12 +174,14 @@ net::awaitable<bool> Session::write(Response response, const std::string& reques
 void Session::finish_exchange(const Exchange& exchange) {
     const auto duration = Clock::now() - started_;
     context_.handler.record(exchange.route, exchange.status, duration);
-    if (!context_.access_log) {
+    const auto& settings = context_.access_log;
+    if (!settings.enabled) {
         return;
     }
     AccessRecord record;
     record.request_id = exchange.request_id;
     record.route = route_name(exchange.route);
+    std::string forwarded_client;
     record.client = client_;
     record.status = exchange.status;
     record.duration = duration;
@@ -181,6 +191,15 @@ void Session::finish_exchange(const Exchange& exchange) {
         const std::string_view target = exchange.head->target();
         record.path = target.substr(0, target.find('?'));
         record.request_bytes = exchange.head->body().size();
+        if (peer_ && !settings.trusted_proxies.empty()) {
+            std::vector<std::string_view> forwarded_for;
+            const auto [first, last] = exchange.head->equal_range("X-Forwarded-For");
+            for (auto field = first; field != last; ++field) {
+                forwarded_for.push_back(field->value());
+            }
+            forwarded_client = settings.trusted_proxies.client_address(*peer_, forwarded_for);
+            record.client = forwarded_client;
+        }
     }
     write_access_log(access_log_line(record, util::unix_millis_now()));
 }
@@ -265,7 +284,7 @@ net::awaitable<void> Session::serve(SessionState& state) {
             beast::iequals(trim_header_value(head[bhttp::field::expect]), "100-continue");
 
         std::optional<RouteId> route;
-        auto admission = context_.handler.admit(head, route);
+        auto admission = context_.handler.admit(head, request_id, route);
         Response response;
         BodyOutcome body = BodyOutcome::kGone;
         if (auto* refused = std::get_if<Response>(&admission)) {

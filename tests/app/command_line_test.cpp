@@ -275,9 +275,16 @@ BOOST_AUTO_TEST_CASE(rate_limits) {
         parse_error({"serve", "--rate-limit", bad}, "--rate-limit");
     }
     parse_error({"serve", "--rate", "5"}, "keys create only");
-    BOOST_TEST(parse_ok({"serve"}).serve.access_log);
-    BOOST_TEST(!parse_ok({"serve", "--access-log", "off"}).serve.access_log);
+    BOOST_TEST(parse_ok({"serve"}).serve.access_log.enabled);
+    BOOST_TEST(!parse_ok({"serve", "--access-log", "off"}).serve.access_log.enabled);
     parse_error({"serve", "--access-log", "maybe"}, "--access-log must be on or off");
+    BOOST_TEST(parse_ok({"serve"}).serve.access_log.trusted_proxies.empty());
+    const auto proxies =
+        parse_ok({"serve", "--trusted-proxies", "127.0.0.1, 10.0.0.0/8,::1"}).serve.access_log;
+    BOOST_TEST(proxies.trusted_proxies.trusts(boost::asio::ip::make_address("10.1.2.3")));
+    BOOST_TEST(proxies.enabled);
+    parse_error({"serve", "--trusted-proxies", "127.0.0.1,nginx"},
+                "--trusted-proxies: 'nginx' is neither an IP address nor a network");
     parse_error({"keys", "create", "--org", kOrg, "--rate-limit", "5"}, "serve only");
 }
 
@@ -423,6 +430,7 @@ BOOST_AUTO_TEST_CASE(help) {
                              "--rate",
                              "--config",
                              "--access-log",
+                             "--trusted-proxies",
                              "THREADSD_CONFIG",
                              "THREADSD_DB"}) {
         BOOST_TEST(text.find(word) != std::string::npos, "usage text lacks " << word);

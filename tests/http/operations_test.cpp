@@ -149,6 +149,39 @@ BOOST_AUTO_TEST_CASE(the_access_log_can_be_turned_off) {
     BOOST_TEST(server.stdout_text().empty());
 }
 
+/// The `client` field of every access-log line of a server that has exited.
+std::vector<std::string> logged_clients(const ServerProcess& server) {
+    std::vector<std::string> clients;
+    std::istringstream lines(server.stdout_text());
+    std::string line;
+    while (std::getline(lines, line)) {
+        clients.emplace_back(boost::json::parse(line).as_object().at("client").as_string());
+    }
+    return clients;
+}
+
+BOOST_AUTO_TEST_CASE(x_forwarded_for_names_the_client_only_when_a_trusted_proxy_sent_it) {
+    TempDir dir;
+    const auto db = dir.file("store.db");
+    create_demo_key(db);
+    const Headers forwarded{{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}};
+    for (const bool loopback_trusted : {true, false}) {
+        // The test's own address, 127.0.0.1, is a trusted proxy in the first round only.
+        ServerProcess server(db, {"--trusted-proxies",
+                                  loopback_trusted ? "10.0.0.0/8, 127.0.0.1" : "10.0.0.0/8, ::1"});
+        HttpClient client(server.port());
+        BOOST_TEST(client.request(verb::get, "/healthz", std::nullopt, forwarded).status() == 200u);
+        BOOST_TEST(client.request(verb::get, "/healthz", std::nullopt, {}).status() == 200u);
+        server.signal(SIGTERM);
+        BOOST_TEST_REQUIRE(server.wait_exit(20) == 0);
+        const auto clients = logged_clients(server);
+        const std::vector<std::string> expected =
+            loopback_trusted ? std::vector<std::string>{"203.0.113.7", "127.0.0.1"}
+                             : std::vector<std::string>{"127.0.0.1", "127.0.0.1"};
+        BOOST_TEST(clients == expected, boost::test_tools::per_element());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace threadsd::test

@@ -120,7 +120,13 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released)
     BOOST_TEST_REQUIRE(
         sqlite3_exec(blocker.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
     // The writer waits SQLite's busy timeout (5 s) for the lock, then gives up.
-    Harness::expect_opaque_500(harness.create());
+    const auto refused = harness.create();
+    Harness::expect_opaque_500(refused);
+    // The error log names the request, so a client's X-Request-Id leads to the cause.
+    const std::string request_id = refused.header("X-Request-Id");
+    BOOST_TEST(harness.server().stderr_text().find("request " + request_id + " failed") !=
+                   std::string::npos,
+               harness.server().stderr_text());
     // Reads never wait for the write lock.
     BOOST_TEST(harness.get(harness.acknowledged().front()).status() == 200u);
     BOOST_TEST(harness.server().stderr_text().find("database is locked") != std::string::npos,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "threadsd/api/limits.hpp"
+#include "threadsd/http/access_log.hpp"
 #include "threadsd/http/limits.hpp"
 #include "threadsd/store/limits.hpp"
 #include "threadsd/store/sqlite.hpp"
@@ -35,7 +36,7 @@ struct ServeOptions {
     std::chrono::milliseconds shutdown_grace{5000};  ///< Longest wait for sessions on exit.
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
     std::size_t max_queued_writes = store::kDefaultMaxQueuedWrites;  ///< Writer backlog.
-    bool access_log = true;        ///< A JSON line per answered request on stdout.
+    http::AccessLogSettings access_log{true, {}};  ///< A JSON line per request; who the client is.
     std::uint32_t rate_limit = 0;  ///< Requests per second of a key without its own; 0 = off.
     api::InputLimits input;        ///< Limits on metadata and variables.
 };

@@ -8,7 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "threadsd/http/forwarded.hpp"
+
 namespace threadsd::http {
+
+/// Whether sessions log, and how they name the client.
+struct AccessLogSettings {
+    bool enabled = false;            ///< A JSON line per answered request on stdout.
+    TrustedProxies trusted_proxies;  ///< Proxies whose X-Forwarded-For names the client.
+};
 
 /// What the access log says about one request.
 struct AccessRecord {
@@ -16,7 +24,7 @@ struct AccessRecord {
     std::string_view method;              ///< e.g. "POST"; "" when the bytes were not HTTP.
     std::string_view path;                ///< The target without its query string.
     std::string_view route;               ///< route_name(), e.g. "create".
-    std::string_view client;              ///< The peer's address.
+    std::string_view client;              ///< The client's address (see TrustedProxies).
     unsigned status = 0;                  ///< HTTP status sent.
     std::chrono::nanoseconds duration{};  ///< First byte read to last byte written.
     std::size_t request_bytes = 0;        ///< Body bytes received.

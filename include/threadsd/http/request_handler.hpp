@@ -35,8 +35,9 @@ class ListenerStatus {
 
 /// A request that passed the checks of its head, waiting for its body.
 struct Admission {
-    RouteMatch route;     ///< The endpoint and its path parameters.
-    auth::Caller caller;  ///< Who is calling.
+    RouteMatch route;             ///< The endpoint and its path parameters.
+    auth::Caller caller;          ///< Who is calling.
+    std::string_view request_id;  ///< The request's X-Request-Id, for log lines.
 };
 
 /// The application as the HTTP layer sees it.
@@ -50,8 +51,10 @@ class RequestHandler {
 
     /// Checks the head: route, then credentials, then the key's rate limit. Either the
     /// request may go on (and its body be read) or here is the final response. `route` gets
-    /// the matched route, for metrics and the access log.
-    std::variant<Admission, Response> admit(const Request& head, std::optional<RouteId>& route);
+    /// the matched route, for metrics and the access log. `request_id` (which must outlive
+    /// the request) marks the request's lines in the error log.
+    std::variant<Admission, Response> admit(const Request& head, std::string_view request_id,
+                                            std::optional<RouteId>& route);
 
     /// Counts an answered request in the metrics (the session calls it after writing).
     void record(std::optional<RouteId> route, unsigned status, std::chrono::nanoseconds duration) {

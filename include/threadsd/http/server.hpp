@@ -23,14 +23,14 @@ namespace threadsd::http {
 class Server : public ListenerStatus {
   public:
     /// Binds and listens on `endpoint` (port 0 picks a free port); throws on failure.
-    /// With `access_log`, each answered request gets a JSON line on stdout.
+    /// With `access_log.enabled`, each answered request gets a JSON line on stdout.
     Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
-           RequestHandler& handler, HttpLimits limits, bool access_log = false);
+           RequestHandler& handler, HttpLimits limits, AccessLogSettings access_log = {});
 
     /// Listens on `listening_fd`, a socket already bound and listening (systemd's socket
     /// activation); the server owns it from now on.
     Server(boost::asio::io_context& io, int listening_fd, RequestHandler& handler,
-           HttpLimits limits, bool access_log = false);
+           HttpLimits limits, AccessLogSettings access_log = {});
 
     /// The address actually bound, with the real port.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -69,7 +69,7 @@ class Server : public ListenerStatus {
     boost::asio::ip::tcp::acceptor acceptor_;  ///< The listening socket.
     RequestHandler& handler_;                  ///< Shared by all sessions.
     HttpLimits limits_;                        ///< Shared by all sessions.
-    bool access_log_;                          ///< Sessions write access log lines.
+    AccessLogSettings access_log_;             ///< Whether and how sessions log requests.
     std::atomic<bool> draining_{false};        ///< Set once shutdown starts.
     mutable std::mutex sessions_mutex_;        ///< Guards sessions_ (not the sessions).
     std::unordered_set<std::shared_ptr<SessionState>> sessions_;  ///< Live sessions.

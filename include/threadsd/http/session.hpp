@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 
+#include "threadsd/http/access_log.hpp"
 #include "threadsd/http/limits.hpp"
 #include "threadsd/http/request_handler.hpp"
 
@@ -25,8 +26,8 @@ struct SessionContext {
     RequestHandler& handler;   ///< Produces responses.
     const HttpLimits& limits;  ///< Sizes and timeouts.
     const std::atomic<bool>&
-        draining;     ///< Set on shutdown: finish the request at hand, then close.
-    bool access_log;  ///< Write a line per answered request to stdout.
+        draining;  ///< Set on shutdown: finish the request at hand, then close.
+    const AccessLogSettings& access_log;  ///< Whether to log, and who the client is.
 };
 
 /// Serves `stream` until the peer closes, a timeout passes, an unrecoverable framing
