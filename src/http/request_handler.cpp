@@ -93,8 +93,8 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
             {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
     } catch (const store::StoreFailure& error) {
         // The writer logs the cause (throttled); this line ties the 500 to its request.
-        util::log_error("request " + std::string(admission.request_id) + " failed: " +
-                        error.what());
+        util::log_error("request " + std::string(admission.request_id) +
+                        " failed: " + error.what());
     } catch (const std::exception& error) {
         util::log_error("request " + std::string(admission.request_id) +
                         " failed: " + error.what());
@@ -173,6 +173,9 @@ Response RequestHandler::metrics_response() const {
     };
     gauge("threadsd_open_connections", "Connections open now.", "gauge",
           listener_ != nullptr ? listener_->open_connections() : 0);
+    // Against requests_total, it shows whether clients (or the proxy) reuse connections.
+    gauge("threadsd_connections_accepted_total", "Connections accepted.", "counter",
+          listener_ != nullptr ? listener_->accepted_connections() : 0);
     gauge("threadsd_threads_created_total", "Threads created (creates answered 200).", "counter",
           metrics_.count(RouteId::kCreateWebThread, 200));
     auto& writer = store_.writer();

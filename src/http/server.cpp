@@ -95,6 +95,7 @@ net::awaitable<void> Server::accept_loop() {
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
+        accepted_.fetch_add(1, std::memory_order_relaxed);
         beast::tcp_stream stream(std::move(socket));
         if (open_sessions() >= limits_.max_connections) {
             // Over the limit: a short answer on the connection's own strand; the accept

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_text.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -25,22 +25,6 @@ using boost::beast::http::verb;
 /// GET `path` without credentials.
 HttpResult get_open(HttpClient& client, const std::string& path) {
     return client.request(verb::get, path, std::nullopt, {});
-}
-
-/// Every sample line of a Prometheus text body: series (name and labels) to value.
-std::map<std::string, double> parse_samples(const std::string& text) {
-    std::map<std::string, double> samples;
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) {
-        if (line.empty() || line.front() == '#') {
-            continue;
-        }
-        const auto space = line.rfind(' ');
-        BOOST_TEST_REQUIRE(space != std::string::npos, "not a sample: " << line);
-        samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-    }
-    return samples;
 }
 
 }  // namespace
@@ -75,7 +59,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_and_metrics_need_no_credentials_and_count_
     const auto metrics = get_open(client, "/metrics");
     BOOST_TEST_REQUIRE(metrics.status() == 200u);
     BOOST_TEST(metrics.header("Content-Type").find("text/plain") == 0u);
-    auto samples = parse_samples(metrics.message.body());
+    auto samples = parse_prometheus_samples(metrics.message.body());
     BOOST_TEST(samples["threadsd_http_requests_total{route=\"create\",status=\"200\"}"] ==
                kCreates);
     BOOST_TEST(samples["threadsd_http_requests_total{route=\"create\",status=\"400\"}"] == 1);
@@ -86,6 +70,8 @@ BOOST_AUTO_TEST_CASE(health_readiness_and_metrics_need_no_credentials_and_count_
     BOOST_TEST(samples["threadsd_http_requests_total{route=\"unmatched\",status=\"405\"}"] == 1);
     BOOST_TEST(samples["threadsd_threads_created_total"] == kCreates);
     BOOST_TEST(samples["threadsd_open_connections"] >= 1);
+    // Every request so far went over this one connection.
+    BOOST_TEST(samples["threadsd_connections_accepted_total"] == 1);
     // The readiness probe and the creates each committed at least one group transaction.
     BOOST_TEST(samples["threadsd_store_commit_batches_total"] >= 2);
     BOOST_TEST(samples["threadsd_store_commit_duration_seconds_count"] ==

@@ -28,9 +28,15 @@ boost::json::value HttpResult::json() const {
     return value;
 }
 
-HttpClient::HttpClient(unsigned short port, std::chrono::milliseconds timeout)
+HttpClient::HttpClient(unsigned short port, std::chrono::milliseconds timeout,
+                       const std::string& source)
     : socket_(io_), timeout_(timeout) {
     boost::system::error_code ec;
+    if (!source.empty()) {
+        socket_.open(net::ip::tcp::v4());
+        socket_.bind({net::ip::make_address(source), 0}, ec);
+        BOOST_REQUIRE_MESSAGE(!ec, "cannot bind to " << source << ": " << ec.message());
+    }
     socket_.connect({net::ip::make_address("127.0.0.1"), port}, ec);
     BOOST_REQUIRE_MESSAGE(!ec, "cannot connect to port " << port << ": " << ec.message());
     // Blocking reads with SO_RCVTIMEO, so a server that never answers fails the test

@@ -42,9 +42,11 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 /// One TCP connection to 127.0.0.1:port.
 class HttpClient {
   public:
-    /// Connects (fails the test when it cannot). Reads time out after `timeout`.
+    /// Connects (fails the test when it cannot). Reads time out after `timeout`. With a
+    /// `source` address (such as 127.0.0.2), the connection comes from there.
     explicit HttpClient(unsigned short port,
-                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15),
+                        const std::string& source = "");
 
     /// Sends a request and reads its response. Adds Host, and Content-Length when a body
     /// is given (no Content-Type unless in `headers`).

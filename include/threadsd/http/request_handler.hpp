@@ -31,6 +31,8 @@ class ListenerStatus {
     virtual bool draining() const = 0;
     /// Connections open now.
     virtual std::size_t open_connections() const = 0;
+    /// Connections accepted since start, refused ones included.
+    virtual std::uint64_t accepted_connections() const = 0;
 };
 
 /// A request that passed the checks of its head, waiting for its body.

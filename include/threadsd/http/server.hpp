@@ -51,6 +51,8 @@ class Server : public ListenerStatus {
     bool draining() const override { return draining_.load(); }
     /// Same as open_sessions().
     std::size_t open_connections() const override { return open_sessions(); }
+    /// Connections accepted so far.
+    std::uint64_t accepted_connections() const override { return accepted_.load(); }
 
   private:
     /// Accepts until the acceptor is closed.
@@ -71,6 +73,7 @@ class Server : public ListenerStatus {
     HttpLimits limits_;                        ///< Shared by all sessions.
     AccessLogSettings access_log_;             ///< Whether and how sessions log requests.
     std::atomic<bool> draining_{false};        ///< Set once shutdown starts.
+    std::atomic<std::uint64_t> accepted_{0};   ///< Connections accepted.
     mutable std::mutex sessions_mutex_;        ///< Guards sessions_ (not the sessions).
     std::unordered_set<std::shared_ptr<SessionState>> sessions_;  ///< Live sessions.
 };

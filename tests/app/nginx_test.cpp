@@ -1,0 +1,352 @@
+// threadsd behind a real nginx (Debian's package) that runs the site file of the source
+// tree, systemd/threadsd.nginx, with only its ports (and, for one case, its read timeout)
+// changed: the API through the proxy, ids and client addresses passed on, connections to
+// threadsd reused, and nginx's own errors in threadsd's envelope.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/error_envelope.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/prometheus_text.hpp"
+#include "support/raw_connection.hpp"
+
+namespace threadsd::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+using boost::beast::http::verb;
+
+constexpr const char* kNginxBinary = "/usr/sbin/nginx";
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+unsigned short free_loopback_port() {
+    net::io_context io;
+    net::ip::tcp::acceptor probe(io, {net::ip::make_address("127.0.0.1"), 0});
+    return probe.local_endpoint().port();
+}
+
+/// Replaces the one occurrence of `from` in `text`; fails the test when the site file no
+/// longer has it (the test would otherwise run a configuration other than the shipped one).
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, "systemd/threadsd.nginx has no '" << from << "'");
+    BOOST_TEST_REQUIRE(text.find(from, at + 1) == std::string::npos);
+    text.replace(at, from.size(), to);
+}
+
+/// The shipped site file, pointed at the test's threadsd and listening on the test's port.
+std::string site_for_test(unsigned short threadsd_port, unsigned short nginx_port,
+                          const std::string& read_timeout) {
+    std::string site = read_file(fs::path(THREADSD_SOURCE_DIR) / "systemd" / "threadsd.nginx");
+    replace_once(site, "server 127.0.0.1:8080;",
+                 "server 127.0.0.1:" + std::to_string(threadsd_port) + ";");
+    replace_once(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(nginx_port) + ";");
+    replace_once(site, "    listen [::]:80;\n", "");
+    replace_once(site, "proxy_read_timeout 30s;", "proxy_read_timeout " + read_timeout + ";");
+    return site;
+}
+
+/// nginx in the foreground with one worker, its files in a temporary directory and the
+/// shipped site file included in its http block, as Debian's nginx.conf includes it.
+class NginxProcess {
+  public:
+    /// Starts nginx for `threadsd_port` and waits until it accepts connections.
+    NginxProcess(unsigned short threadsd_port, const std::string& read_timeout) {
+        BOOST_TEST_REQUIRE(fs::exists(kNginxBinary), "nginx is not installed (Debian's nginx)");
+        // Run as root, nginx's workers run as nobody and must reach their temp directories.
+        fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                         fs::perms::group_exec | fs::perms::others_read |
+                                         fs::perms::others_exec);
+        // A port taken between the probe and nginx's bind gets another try.
+        for (int attempt = 0; attempt < 5 && pid_ < 0; ++attempt) {
+            port_ = free_loopback_port();
+            write_file(dir_.path() / "site.conf",
+                       site_for_test(threadsd_port, port_, read_timeout));
+            write_file(dir_.path() / "nginx.conf", main_config());
+            start();
+        }
+        BOOST_TEST_REQUIRE(pid_ > 0, "nginx did not start: " << error_log());
+    }
+
+    ~NginxProcess() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            int status = 0;
+            ::waitpid(pid_, &status, 0);
+        }
+    }
+
+    NginxProcess(const NginxProcess&) = delete;
+    NginxProcess& operator=(const NginxProcess&) = delete;
+
+    /// The port nginx listens on.
+    unsigned short port() const { return port_; }
+
+    /// nginx's error log so far.
+    std::string error_log() const {
+        const auto path = dir_.path() / "error.log";
+        return fs::exists(path) ? read_file(path) : std::string();
+    }
+
+  private:
+    /// The http block around the site file, with every path inside the temp directory.
+    std::string main_config() const {
+        const std::string dir = dir_.path().string();
+        return "daemon off;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
+               "/error.log info;\nevents { worker_connections 256; }\nhttp {\n    access_log " +
+               dir + "/access.log;\n    client_body_temp_path " + dir +
+               "/body;\n    proxy_temp_path " + dir + "/proxy;\n    fastcgi_temp_path " + dir +
+               "/fastcgi;\n    uwsgi_temp_path " + dir + "/uwsgi;\n    scgi_temp_path " + dir +
+               "/scgi;\n    include " + dir + "/site.conf;\n}\n";
+    }
+
+    /// Forks nginx and waits for its port; leaves pid_ at -1 when nginx exited instead.
+    void start() {
+        const std::string dir = dir_.path().string();
+        const std::string config = dir + "/nginx.conf";
+        const std::string early_log = dir + "/error.log";
+        const pid_t child = ::fork();
+        BOOST_TEST_REQUIRE(child >= 0);
+        if (child == 0) {
+            const int out =
+                ::open((dir + "/nginx.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            ::dup2(out, STDOUT_FILENO);
+            ::dup2(out, STDERR_FILENO);
+            ::execl(kNginxBinary, "nginx", "-p", dir.c_str(), "-c", config.c_str(), "-e",
+                    early_log.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            int status = 0;
+            if (::waitpid(child, &status, WNOHANG) == child) {
+                return;  // Exited: most likely the port was taken.
+            }
+            net::io_context io;
+            net::ip::tcp::socket probe(io);
+            boost::system::error_code ec;
+            probe.connect({net::ip::make_address("127.0.0.1"), port_}, ec);
+            if (!ec) {
+                pid_ = child;
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        ::kill(child, SIGKILL);
+        int status = 0;
+        ::waitpid(child, &status, 0);
+    }
+
+    TempDir dir_;              ///< Configuration, logs, pid file and temp directories.
+    pid_t pid_ = -1;           ///< The master process.
+    unsigned short port_ = 0;  ///< Where it listens.
+};
+
+/// threadsd trusting 127.0.0.1 (nginx) for X-Forwarded-For, behind nginx.
+struct ProxiedThreadsd {
+    /// `read_timeout` is nginx's proxy_read_timeout.
+    explicit ProxiedThreadsd(const std::string& read_timeout = "30s")
+        : db(dir.file("store.db")),
+          key(create_demo_key(db)),
+          server(db, {"--trusted-proxies", "127.0.0.1"}),
+          nginx(server.port(), read_timeout) {}
+
+    TempDir dir;           ///< Holds the store.
+    std::string db;        ///< The store's path.
+    std::string key;       ///< A demo organization key.
+    ServerProcess server;  ///< threadsd.
+    NginxProcess nginx;    ///< In front of it.
+
+    /// threadsd's access-log line of the request with `request_id`; fails when there is none
+    /// within 5 s (the line is written just after the response).
+    boost::json::object access_entry(const std::string& request_id) const {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        do {
+            std::istringstream lines(server.stdout_text());
+            std::string line;
+            while (std::getline(lines, line)) {
+                boost::system::error_code ec;
+                auto entry = boost::json::parse(line, ec);  // The last line may be unfinished.
+                if (!ec && entry.as_object().at("requestId").as_string() == request_id) {
+                    return entry.as_object();
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        } while (std::chrono::steady_clock::now() < deadline);
+        BOOST_FAIL("threadsd logged no request " << request_id);
+        return {};
+    }
+};
+
+/// Checks that an answer is the one nginx makes itself: the envelope, an X-Request-Id.
+void check_nginx_error(const HttpResult& response, unsigned status, const std::string& code,
+                       const std::string& mentions) {
+    check_error(response, status, code, mentions);
+    BOOST_TEST(response.header("Server").find("nginx") == 0u, "not nginx's answer");
+    BOOST_TEST(!response.header("X-Request-Id").empty());
+}
+
+const std::regex kNginxRequestId("[0-9a-f]{32}");
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(nginx_proxy)
+
+BOOST_AUTO_TEST_CASE(the_api_works_through_nginx_with_request_ids_passed_through) {
+    ProxiedThreadsd proxied;
+    HttpClient client(proxied.nginx.port());
+    const Headers traced{{"Content-Type", "application/json"},
+                         {"X-API-Key", proxied.key},
+                         {"X-Request-Id", "trace-4711"}};
+    const auto created =
+        client.request(verb::post, kCreatePath, create_body(demo::kSupportBot), traced);
+    BOOST_TEST_REQUIRE(created.status() == 200u, created.message.body());
+    BOOST_TEST(created.header("X-Request-Id") == "trace-4711");
+    const std::string id(created.json().at("thread").at("id").as_string());
+    BOOST_TEST(proxied.access_entry("trace-4711").at("route").as_string() == "create");
+
+    const Headers key_only{{"X-API-Key", proxied.key}};
+    const auto fetched = client.request(verb::get, "/api/v1/threads/" + id, std::nullopt, key_only);
+    BOOST_TEST(fetched.status() == 200u);
+    BOOST_TEST(fetched.json().at("thread").at("id").as_string() == id);
+
+    // Without an id, or with one threadsd would not echo, nginx makes one; threadsd logs it
+    // and sends it back, so the client, nginx and threadsd name the request alike.
+    for (const Headers& headers :
+         {key_only, Headers{{"X-API-Key", proxied.key}, {"X-Request-Id", std::string(129, 'r')}}}) {
+        const auto listed =
+            client.request(verb::get, "/api/v1/threads?limit=5", std::nullopt, headers);
+        BOOST_TEST(listed.status() == 200u);
+        const auto request_id = listed.header("X-Request-Id");
+        BOOST_TEST(std::regex_match(request_id, kNginxRequestId), request_id);
+        BOOST_TEST(proxied.access_entry(request_id).at("route").as_string() == "list");
+    }
+
+    // threadsd's own errors pass through nginx untouched.
+    check_error(client.request(verb::get, "/api/v1/threads/" + id, std::nullopt, {}), 401,
+                "UNAUTHORIZED", "X-API-Key header is required");
+    const auto wrong_method = client.request(verb::delete_, kCreatePath, std::nullopt, key_only);
+    check_error(wrong_method, 405, "METHOD_NOT_ALLOWED");
+    BOOST_TEST(wrong_method.header("Allow") == "POST");
+    // Bodies up to the limit reach threadsd: this one is refused by threadsd's JSON parser,
+    // not by nginx's size check.
+    const Headers json{{"Content-Type", "application/json"}, {"X-API-Key", proxied.key}};
+    check_error(client.request(verb::post, kCreatePath, std::string(64 * kKiB, ' '), json), 400,
+                "BAD_REQUEST");
+}
+
+BOOST_AUTO_TEST_CASE(threadsd_names_the_client_nginx_saw_and_not_what_the_client_claims) {
+    ProxiedThreadsd proxied;
+    // The client connects from 127.0.0.2, which threadsd does not trust; nginx (127.0.0.1)
+    // appends it to the X-Forwarded-For that the client made up.
+    HttpClient client(proxied.nginx.port(), std::chrono::seconds(15), "127.0.0.2");
+    const Headers spoofing{{"X-Forwarded-For", "203.0.113.7"}, {"X-Request-Id", "spoofed"}};
+    BOOST_TEST(client.request(verb::get, "/healthz", std::nullopt, spoofing).status() == 200u);
+    BOOST_TEST(
+        client.request(verb::get, "/healthz", std::nullopt, {{"X-Request-Id", "plain"}}).status() ==
+        200u);
+    BOOST_TEST(proxied.access_entry("spoofed").at("client").as_string() == "127.0.0.2");
+    BOOST_TEST(proxied.access_entry("plain").at("client").as_string() == "127.0.0.2");
+}
+
+BOOST_AUTO_TEST_CASE(nginx_keeps_its_connection_to_threadsd_alive) {
+    ProxiedThreadsd proxied;
+    HttpClient direct(proxied.server.port());
+    const auto accepted = [&direct] {
+        const auto metrics = direct.request(verb::get, "/metrics", std::nullopt, {});
+        BOOST_TEST_REQUIRE(metrics.status() == 200u);
+        return parse_prometheus_samples(metrics.message.body())
+            .at("threadsd_connections_accepted_total");
+    };
+    const double before = accepted();
+    constexpr int kClients = 10;
+    for (int i = 0; i < kClients; ++i) {
+        HttpClient client(proxied.nginx.port());  // A new client connection each time.
+        BOOST_TEST_REQUIRE(client.request(verb::get, "/healthz", std::nullopt, {}).status() ==
+                           200u);
+    }
+    // Ten clients, one upstream connection (one nginx worker, requests one after another).
+    BOOST_TEST(accepted() - before == 1);
+}
+
+BOOST_AUTO_TEST_CASE(nginx_answers_its_own_refusals_in_the_envelope) {
+    ProxiedThreadsd proxied;
+    HttpClient client(proxied.nginx.port());
+    const Headers json{{"Content-Type", "application/json"},
+                       {"X-API-Key", proxied.key},
+                       {"X-Request-Id", "too-big"}};
+    const auto too_large =
+        client.request(verb::post, kCreatePath, std::string(64 * kKiB + 1, ' '), json);
+    check_nginx_error(too_large, 413, "PAYLOAD_TOO_LARGE", "65536");
+    BOOST_TEST(too_large.header("X-Request-Id") == "too-big");
+
+    HttpClient header_client(proxied.nginx.port());
+    check_nginx_error(header_client.request(verb::get, "/healthz", std::nullopt,
+                                            {{"X-Padding", std::string(20 * kKiB, 'p')}}),
+                      431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "16384");
+
+    // Bytes that are not HTTP, answered by nginx before any location is chosen.
+    RawConnection garbage(proxied.nginx.port());
+    BOOST_TEST_REQUIRE(garbage.write("GARBAGE\r\n\r\n"));
+    const auto not_http = parse_response(garbage.read_until_closed().bytes);
+    BOOST_TEST_REQUIRE(not_http.has_value());
+    check_nginx_error(*not_http, 400, "BAD_REQUEST", "not valid HTTP");
+
+    // The error pages' own location is not reachable from outside.
+    HttpClient prober(proxied.nginx.port());
+    check_nginx_error(prober.request(verb::get, "/.threadsd-nginx/503", std::nullopt, {}), 404,
+                      "NOT_FOUND", "no endpoint");
+}
+
+BOOST_AUTO_TEST_CASE(threadsd_stuck_or_down_gives_envelopes_not_html) {
+    ProxiedThreadsd proxied("1s");
+    {
+        HttpClient client(proxied.nginx.port());
+        BOOST_TEST_REQUIRE(client.request(verb::get, "/healthz", std::nullopt, {}).status() ==
+                           200u);
+    }
+
+    // Stuck: the request may have taken effect, so a 500 that says so, not a retry-503.
+    proxied.server.signal(SIGSTOP);
+    HttpClient stuck_client(proxied.nginx.port());
+    const auto stuck = stuck_client.request(verb::get, "/healthz", std::nullopt, {});
+    proxied.server.signal(SIGCONT);
+    check_nginx_error(stuck, 500, "INTERNAL_SERVER_ERROR", "did not answer in time");
+
+    // Down: nothing was done; retry.
+    proxied.server.signal(SIGTERM);
+    BOOST_TEST_REQUIRE(proxied.server.wait_exit(20) == 0);
+    HttpClient client(proxied.nginx.port());
+    const auto down =
+        client.request(verb::post, kCreatePath, create_body(demo::kSupportBot),
+                       {{"Content-Type", "application/json"}, {"X-API-Key", proxied.key}});
+    check_nginx_error(down, 503, "SERVICE_UNAVAILABLE", "retry");
+    BOOST_TEST(down.header("Retry-After") == "1");
+    BOOST_TEST(proxied.nginx.error_log().find("connect() failed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace threadsd::test
