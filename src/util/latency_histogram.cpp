@@ -35,7 +35,12 @@ void LatencyHistogram::render(std::string& out, std::string_view name,
     char sum[48];
     std::snprintf(sum, sizeof sum, "%.9f",
                   static_cast<double>(sum_nanos_.load(std::memory_order_relaxed)) / 1e9);
-    const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+    // Appended, not concatenated: g++ 12 at -O3 takes `"{" + std::string(labels)` for an
+    // overlapping memcpy (a false -Wrestrict, an error under -Werror).
+    std::string braces;
+    if (!labels.empty()) {
+        braces.append("{").append(labels).append("}");
+    }
     out.append(name).append("_sum").append(braces).append(" ").append(sum).append("\n");
     out.append(name).append("_count").append(braces).append(" ");
     out.append(std::to_string(total)).append("\n");
