@@ -1,5 +1,6 @@
 #include "threadsd/app/command_line.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -69,6 +70,35 @@ std::optional<std::string> set_duration(milliseconds& target, std::string_view n
     }
     target = *duration;
     return std::nullopt;
+}
+
+std::optional<std::string> set_path(std::string& target, std::string_view name,
+                                    std::string_view value) {
+    if (value.empty()) {
+        return std::string(name) + " must name a file";
+    }
+    target = std::string(value);
+    return std::nullopt;
+}
+
+/// Trims spaces and tabs.
+std::string_view trim_spaces(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+/// True for a Clerk organization id: `org_` and 1 to 64 letters and digits.
+bool is_clerk_organization_id(std::string_view id) {
+    constexpr std::string_view kPrefix = "org_";
+    if (id.size() <= kPrefix.size() || id.size() > kPrefix.size() + 64 ||
+        id.substr(0, kPrefix.size()) != kPrefix) {
+        return false;
+    }
+    return std::all_of(id.begin() + kPrefix.size(), id.end(),
+                       [](unsigned char c) { return std::isalnum(c) != 0; });
 }
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
@@ -161,6 +191,47 @@ const OptionSpec kOptions[] = {
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
      }},
+    {"--clerk-public-key", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_path(c.serve.bearer.public_key_file, "--clerk-public-key", v);
+     }},
+    {"--clerk-jwks", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_path(c.serve.bearer.jwks_file, "--clerk-jwks", v);
+     }},
+    {"--clerk-issuer", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) {
+             return "--clerk-issuer must be the issuer URL of the Clerk instance";
+         }
+         c.serve.bearer.issuer = std::string(v);
+         return std::nullopt;
+     }},
+    {"--clerk-authorized-parties", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         auto& parties = c.serve.bearer.authorized_parties;
+         parties.clear();
+         while (!v.empty()) {
+             const auto comma = v.find(',');
+             const auto party = trim_spaces(v.substr(0, comma));
+             if (!party.empty()) {
+                 parties.emplace_back(party);
+             }
+             v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+         }
+         return std::nullopt;
+     }},
+    {"--clerk-leeway", true, true,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         // Token times are whole seconds; 0 is allowed (clocks in step).
+         const auto duration =
+             v == "0" || v == "0s" ? std::optional<milliseconds>(0) : parse_duration(v);
+         if (!duration || duration->count() % 1000 != 0 || *duration > std::chrono::minutes(5)) {
+             return std::string("--clerk-leeway must be whole seconds from 0 to 300, such as 5s");
+         }
+         c.serve.bearer.leeway = std::chrono::duration_cast<std::chrono::seconds>(*duration);
+         return std::nullopt;
+     }},
     {"--access-log", true, true,
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v != "on" && v != "off") {
@@ -235,15 +306,6 @@ bool is_setting(const OptionSpec& option) {
     return option.serve_only || option.name == "--db";
 }
 
-/// Trims spaces and tabs.
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
-}
-
 /// Reads `name = value` lines (blank lines and `#` comments aside) into `settings`.
 std::optional<std::string> read_config_file(const std::string& path, std::string_view text,
                                             std::vector<Setting>& settings) {
@@ -253,7 +315,7 @@ std::optional<std::string> read_config_file(const std::string& path, std::string
         const auto end = text.find('\n');
         const auto raw = text.substr(0, end);
         text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-        const auto content = trim(raw);
+        const auto content = trim_spaces(raw);
         if (content.empty() || content.front() == '#') {
             continue;
         }
@@ -262,12 +324,12 @@ std::optional<std::string> read_config_file(const std::string& path, std::string
         if (equals == std::string_view::npos) {
             return where + "expected name = value";
         }
-        const std::string name = "--" + std::string(trim(content.substr(0, equals)));
+        const std::string name = "--" + std::string(trim_spaces(content.substr(0, equals)));
         const OptionSpec* spec = find_option(name);
         if (spec == nullptr || !is_setting(*spec)) {
             return where + "unknown setting " + name.substr(2);
         }
-        settings.push_back({spec, std::string(trim(content.substr(equals + 1))), where});
+        settings.push_back({spec, std::string(trim_spaces(content.substr(equals + 1))), where});
     }
     return std::nullopt;
 }
@@ -313,6 +375,24 @@ std::optional<std::string> read_command(const std::vector<std::string>& words, C
             line.argument = words[2];
         }
         return expect(3, "keys revoke KEY_ID [--db PATH]");
+    }
+    if (words[0] == "clerk" && words.size() >= 2 && words[1] == "map") {
+        line.command = Command::kClerkMap;
+        if (words.size() == 3) {
+            line.argument = words[2];
+        }
+        return expect(3, "clerk map CLERK_ORG_ID --org ORG_ID [--db PATH]");
+    }
+    if (words[0] == "clerk" && words.size() >= 2 && words[1] == "list") {
+        line.command = Command::kClerkList;
+        return expect(2, "clerk list [--db PATH]");
+    }
+    if (words[0] == "clerk" && words.size() >= 2 && words[1] == "unmap") {
+        line.command = Command::kClerkUnmap;
+        if (words.size() == 3) {
+            line.argument = words[2];
+        }
+        return expect(3, "clerk unmap CLERK_ORG_ID [--db PATH]");
     }
     return "unknown command '" + words[0] + "'; see threadsd --help";
 }
@@ -388,8 +468,11 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
         if (flag.spec->serve_only && line.command != Command::kServe) {
             return UsageError{std::string(flag.spec->name) + " applies to serve only"};
         }
-        if ((flag.spec->name == "--org" || flag.spec->name == "--name" ||
-             flag.spec->name == "--rate") &&
+        if (flag.spec->name == "--org" && line.command != Command::kKeysCreate &&
+            line.command != Command::kClerkMap) {
+            return UsageError{"--org applies to keys create and clerk map only"};
+        }
+        if ((flag.spec->name == "--name" || flag.spec->name == "--rate") &&
             line.command != Command::kKeysCreate) {
             return UsageError{std::string(flag.spec->name) + " applies to keys create only"};
         }
@@ -431,6 +514,24 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
     if (line.command == Command::kKeysCreate && line.organization.empty()) {
         return UsageError{"keys create needs --org ORG_ID"};
     }
+    if (line.command == Command::kClerkMap && line.organization.empty()) {
+        return UsageError{"clerk map needs --org ORG_ID"};
+    }
+    if ((line.command == Command::kClerkMap || line.command == Command::kClerkUnmap) &&
+        !is_clerk_organization_id(line.argument)) {
+        return UsageError{
+            "CLERK_ORG_ID must be a Clerk organization id such as org_2abc (org_ and "
+            "1 to 64 letters and digits)"};
+    }
+    const auto& bearer = line.serve.bearer;
+    if (bearer.enabled() && bearer.issuer.empty()) {
+        return UsageError{"--clerk-public-key and --clerk-jwks need --clerk-issuer"};
+    }
+    if (!bearer.enabled() && (!bearer.issuer.empty() || !bearer.authorized_parties.empty())) {
+        return UsageError{
+            "--clerk-issuer and --clerk-authorized-parties need "
+            "--clerk-public-key or --clerk-jwks"};
+    }
     return line;
 }
 
@@ -447,6 +548,11 @@ usage:
                                           it to N requests per second
   threadsd keys list                      API keys as a JSON array (never the secrets)
   threadsd keys revoke KEY_ID             refuse a key from now on
+  threadsd clerk map CLERK_ORG_ID --org ORG_ID
+                                          bearer tokens of that Clerk organization act for
+                                          ORG_ID (replaces an earlier mapping)
+  threadsd clerk list                     the mappings as a JSON array
+  threadsd clerk unmap CLERK_ORG_ID       refuse that Clerk organization's tokens from now on
 
 every subcommand:
   --db PATH                 database file (default ./threadsd.db)
@@ -467,6 +573,13 @@ serve:
   --trusted-proxies LIST    addresses or networks (127.0.0.1,10.0.0.0/8) whose X-Forwarded-For
                             names the client in the access log (default none: the peer)
   --rate-limit N            requests per second of a key without its own --rate (default 0: off)
+  --clerk-public-key FILE   PEM public key that verifies Clerk bearer tokens (RS256)
+  --clerk-jwks FILE         JWKS with the keys that verify them, chosen by kid; a key file
+                            is read again when it changes (default: neither; tokens refused)
+  --clerk-issuer URL        the iss that tokens must carry (required with a key file)
+  --clerk-authorized-parties LIST
+                            allowed azp values, comma-separated (default: any)
+  --clerk-leeway DUR        clock skew allowed on exp, nbf and iat (default 5s)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
   --max-header-bytes N      request line plus headers (default 16384)
   --max-body-bytes N        request body (default 65536)

@@ -105,6 +105,21 @@ int print_keys(store::Connection& connection) {
     return 0;
 }
 
+int print_clerk_mappings(store::Connection& connection) {
+    api::JsonWriter out;
+    out.begin_array();
+    for (const auto& mapping : store::list_clerk_organizations(connection)) {
+        out.begin_object();
+        out.key("clerkOrganizationId").string(mapping.clerk_organization_id);
+        out.key("organizationId").string(mapping.organization_id);
+        out.key("createdAt").string(util::format_rfc3339_millis(mapping.created_at));
+        out.end_object();
+    }
+    out.end_array();
+    std::cout << out.str() << '\n';
+    return 0;
+}
+
 int import_agents(store::Connection& connection, const std::string& path) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {
@@ -179,8 +194,17 @@ int serve(const CommandLine& line) {
     net::io_context io(static_cast<int>(workers));
     store::Store store(line.database, line.serve.durability, line.serve.max_queued_writes);
     api::ThreadApi thread_api(store, line.serve.input);
+    // Key files are read now, so a bad one stops the start with one line.
+    std::unique_ptr<auth::BearerAuthenticator> bearer;
+    if (line.serve.bearer.enabled()) {
+        try {
+            bearer = std::make_unique<auth::BearerAuthenticator>(line.serve.bearer);
+        } catch (const auth::KeyFileError& error) {
+            throw CommandFailure{std::string("Clerk key file ") + error.what()};
+        }
+    }
     http::RequestHandler handler(http::Router::threads_api(), store, thread_api,
-                                 line.serve.rate_limit);
+                                 line.serve.rate_limit, bearer.get());
     std::unique_ptr<http::Server> server;
     try {
         if (const auto inherited = inherited_listening_socket()) {
@@ -289,6 +313,21 @@ int run_command(const CommandLine& line) {
             case Command::kKeysRevoke: {
                 auto connection = open_store(line);
                 store::revoke_api_key(*connection, line.argument);
+                return 0;
+            }
+            case Command::kClerkMap: {
+                auto connection = open_store(line);
+                const bool replaced =
+                    store::map_clerk_organization(*connection, line.argument, line.organization);
+                std::cerr << "threadsd: " << line.argument << (replaced ? " now maps" : " maps")
+                          << " to organization " << line.organization << '\n';
+                return 0;
+            }
+            case Command::kClerkList:
+                return print_clerk_mappings(*open_store(line));
+            case Command::kClerkUnmap: {
+                auto connection = open_store(line);
+                store::unmap_clerk_organization(*connection, line.argument);
                 return 0;
             }
         }

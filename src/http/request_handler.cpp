@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "threadsd/util/clock.hpp"
 #include "threadsd/util/log.hpp"
 
 namespace threadsd::http {
@@ -33,8 +34,36 @@ bool has_body(const Request& request) {
 }  // namespace
 
 RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadApi& api,
-                               std::uint32_t default_rate_limit)
-    : router_(std::move(router)), store_(store), api_(api), rate_limiter_(default_rate_limit) {}
+                               std::uint32_t default_rate_limit, auth::BearerAuthenticator* bearer)
+    : router_(std::move(router)),
+      store_(store),
+      api_(api),
+      bearer_(bearer),
+      rate_limiter_(default_rate_limit) {}
+
+std::variant<auth::Caller, api::ApiError> RequestHandler::authenticate(const Request& head) const {
+    // An API key wins over a bearer token sent alongside it (README, Authentication).
+    if (const auto key = head.find("X-API-Key"); key != head.end()) {
+        return auth::authenticate_api_key(store_, trim_header_value(key->value()));
+    }
+    const auto authorization = head.find(beast::http::field::authorization);
+    if (authorization == head.end()) {
+        return api::ApiError{api::ErrorCode::kUnauthorized,
+                             bearer_ != nullptr
+                                 ? "X-API-Key header or Authorization: Bearer token is required"
+                                 : "X-API-Key header is required"};
+    }
+    const auto value = trim_header_value(authorization->value());
+    if (!auth::is_bearer(value)) {
+        return api::ApiError{api::ErrorCode::kUnauthorized,
+                             "Authorization must use the Bearer scheme"};
+    }
+    if (bearer_ == nullptr) {
+        return api::ApiError{api::ErrorCode::kUnauthorized,
+                             "bearer tokens are not accepted by this server; use X-API-Key"};
+    }
+    return bearer_->authenticate(store_, value, util::unix_millis_now() / 1000);
+}
 
 std::variant<Admission, Response> RequestHandler::admit(const Request& head,
                                                         std::string_view request_id,
@@ -56,17 +85,13 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
         return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}, request_id};
     }
 
-    const auto key_header = head.find("X-API-Key");
-    if (key_header == head.end()) {
-        return error_response({api::ErrorCode::kUnauthorized, "X-API-Key header is required"});
-    }
     std::variant<auth::Caller, api::ApiError> caller = api::ApiError{};
     try {
-        caller = auth::authenticate_api_key(store_, trim_header_value(key_header->value()));
+        caller = authenticate(head);
     } catch (const std::exception& error) {
         // The store failed, not the caller: a 500 envelope, never a dropped connection.
         util::log_error("request " + std::string(request_id) +
-                        ": key lookup failed: " + error.what());
+                        ": credential lookup failed: " + error.what());
         return error_response(kInternalError);
     }
     if (auto* error = std::get_if<api::ApiError>(&caller)) {

@@ -78,6 +78,49 @@ void revoke_api_key(Connection& connection, const std::string& key_id) {
     transaction.commit();
 }
 
+bool map_clerk_organization(Connection& connection, const std::string& clerk_organization_id,
+                            const std::string& organization_id) {
+    Transaction transaction(connection);
+    if (!organization_exists(connection, organization_id)) {
+        throw AdminError("unknown organization " + organization_id);
+    }
+    auto find =
+        connection.prepare("SELECT 1 FROM clerk_organizations WHERE clerk_organization_id = ?1");
+    find.bind(1, clerk_organization_id);
+    const bool replaced = find.step();
+    find.reset();
+    auto upsert = connection.prepare(
+        "INSERT INTO clerk_organizations (clerk_organization_id, organization_id, created_at)"
+        " VALUES (?1, ?2, ?3)"
+        " ON CONFLICT (clerk_organization_id) DO UPDATE"
+        " SET organization_id = excluded.organization_id, created_at = excluded.created_at");
+    upsert.bind(1, clerk_organization_id).bind(2, organization_id).bind(3, util::unix_millis_now());
+    upsert.run();
+    transaction.commit();
+    return replaced;
+}
+
+std::vector<ClerkMapping> list_clerk_organizations(Connection& connection) {
+    auto statement = connection.prepare(
+        "SELECT clerk_organization_id, organization_id, created_at FROM clerk_organizations"
+        " ORDER BY clerk_organization_id");
+    std::vector<ClerkMapping> mappings;
+    while (statement.step()) {
+        mappings.push_back({statement.text(0), statement.text(1), statement.integer(2)});
+    }
+    return mappings;
+}
+
+void unmap_clerk_organization(Connection& connection, const std::string& clerk_organization_id) {
+    auto remove =
+        connection.prepare("DELETE FROM clerk_organizations WHERE clerk_organization_id = ?1");
+    remove.bind(1, clerk_organization_id);
+    remove.run();
+    if (sqlite3_changes(connection.handle()) == 0) {
+        throw AdminError("Clerk organization " + clerk_organization_id + " is not mapped");
+    }
+}
+
 std::vector<AgentListing> list_agents(Connection& connection) {
     auto statement = connection.prepare(
         "SELECT a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted, v.id"

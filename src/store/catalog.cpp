@@ -28,6 +28,8 @@ Catalog::Catalog(Connection& connection)
           "       v.discard_inbound_sms"
           "  FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
           " WHERE a.id = ?1 AND a.organization_id = ?2 AND a.deleted = 0")),
+      find_clerk_(connection.prepare("SELECT organization_id FROM clerk_organizations"
+                                     " WHERE clerk_organization_id = ?1")),
       generation_(connection.prepare("SELECT generation FROM catalog_generation WHERE id = 1")) {}
 
 std::int64_t Catalog::generation() {
@@ -46,6 +48,17 @@ std::optional<ApiKeyRecord> Catalog::find_api_key(const std::array<std::uint8_t,
     }
     find_key_.reset();
     return key;
+}
+
+std::optional<std::string> Catalog::find_clerk_organization(
+    std::string_view clerk_organization_id) {
+    find_clerk_.bind(1, clerk_organization_id);
+    std::optional<std::string> organization;
+    if (find_clerk_.step()) {
+        organization = find_clerk_.text(0);
+    }
+    find_clerk_.reset();
+    return organization;
 }
 
 std::optional<AgentWithPublishedVersion> Catalog::find_live_agent(std::string_view organization_id,

@@ -36,6 +36,7 @@ void CatalogCache::observe(std::int64_t generation) {
         agents_.clear();
         agents_by_id_.clear();
         versions_by_id_.clear();
+        clerk_organizations_.clear();
         generation_ = generation;
     }
 }
@@ -61,6 +62,11 @@ std::optional<typename Map::mapped_type> CatalogCache::get_or_load(Map& map, Key
         }
     }
     return loaded;
+}
+
+std::optional<std::string> CatalogCache::clerk_organization(
+    const std::string& clerk_organization_id, std::int64_t generation, const ClerkLoader& load) {
+    return get_or_load(clerk_organizations_, clerk_organization_id, generation, load);
 }
 
 std::optional<ApiKeyRecord> CatalogCache::api_key(const SecretHash& hash, std::int64_t generation,

@@ -55,6 +55,14 @@ std::optional<ApiKeyRecord> Store::api_key(const SecretHash& hash, std::int64_t 
     });
 }
 
+std::optional<std::string> Store::clerk_organization(const std::string& clerk_organization_id,
+                                                     std::int64_t generation) {
+    return catalog_cache_.clerk_organization(clerk_organization_id, generation, [&] {
+        auto session = read();
+        return session->catalog.find_clerk_organization(clerk_organization_id);
+    });
+}
+
 std::optional<AgentWithPublishedVersion> Store::live_agent(std::string_view organization_id,
                                                            std::string_view agent_id,
                                                            std::int64_t generation) {

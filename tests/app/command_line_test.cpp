@@ -288,6 +288,50 @@ BOOST_AUTO_TEST_CASE(rate_limits) {
     parse_error({"keys", "create", "--org", kOrg, "--rate-limit", "5"}, "serve only");
 }
 
+BOOST_AUTO_TEST_CASE(clerk_settings_and_commands) {
+    const auto off = parse_ok({"serve"}).serve.bearer;
+    BOOST_TEST(!off.enabled());
+    BOOST_TEST(off.leeway.count() == 5);
+    const auto on = parse_ok({"serve", "--clerk-jwks", "/etc/jwks.json", "--clerk-issuer",
+                              "https://clerk.example.com", "--clerk-authorized-parties",
+                              " https://a.example , https://b.example,", "--clerk-leeway", "0"})
+                        .serve.bearer;
+    BOOST_TEST(on.enabled());
+    BOOST_TEST(on.jwks_file == "/etc/jwks.json");
+    BOOST_TEST(on.issuer == "https://clerk.example.com");
+    BOOST_TEST(on.authorized_parties ==
+                   (std::vector<std::string>{"https://a.example", "https://b.example"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(on.leeway.count() == 0);
+    BOOST_TEST(parse_ok({"serve", "--clerk-public-key", "k.pem", "--clerk-issuer", "i",
+                         "--clerk-leeway", "30s"})
+                   .serve.bearer.leeway.count() == 30);
+    for (const std::string bad : {"500ms", "301", "-1", "soon"}) {
+        parse_error({"serve", "--clerk-jwks", "j", "--clerk-issuer", "i", "--clerk-leeway", bad},
+                    "--clerk-leeway");
+    }
+    parse_error({"serve", "--clerk-jwks", "j"}, "need --clerk-issuer");
+    parse_error({"serve", "--clerk-issuer", "i"}, "need --clerk-public-key or --clerk-jwks");
+    parse_error({"serve", "--clerk-jwks", ""}, "--clerk-jwks must name a file");
+
+    const auto map = parse_ok({"clerk", "map", "org_2abcDEF", "--org", kOrg});
+    BOOST_TEST(is_command(map, Command::kClerkMap));
+    BOOST_TEST(map.argument == "org_2abcDEF");
+    BOOST_TEST(map.organization == kOrg);
+    BOOST_TEST(is_command(parse_ok({"clerk", "list"}), Command::kClerkList));
+    BOOST_TEST(parse_ok({"clerk", "unmap", "org_x1"}).argument == "org_x1");
+    parse_error({"clerk", "map", "org_2abc"}, "clerk map needs --org");
+    for (const std::string& bad :
+         std::vector<std::string>{"org_", "user_2abc", "org_2a-b", "ORG_2abc",
+                                  std::string("org_") + std::string(65, 'a')}) {
+        parse_error({"clerk", "unmap", bad}, "Clerk organization id");
+    }
+    parse_error({"clerk", "map", "org_1", "--org", kOrg, "--name", "x"}, "keys create only");
+    parse_error({"clerk", "list", "--clerk-jwks", "j"}, "serve only");
+    parse_error({"migrate", "--org", kOrg}, "--org applies to keys create and clerk map only");
+    parse_error({"clerk", "map"}, "usage: threadsd clerk map");
+}
+
 BOOST_AUTO_TEST_CASE(other_bad_flag_values) {
     parse_error({"serve", "--listen", "8080"}, "--listen");
     parse_error({"serve", "--db", ""}, "--db");
@@ -431,6 +475,14 @@ BOOST_AUTO_TEST_CASE(help) {
                              "--config",
                              "--access-log",
                              "--trusted-proxies",
+                             "clerk map",
+                             "clerk list",
+                             "clerk unmap",
+                             "--clerk-public-key",
+                             "--clerk-jwks",
+                             "--clerk-issuer",
+                             "--clerk-authorized-parties",
+                             "--clerk-leeway",
                              "THREADSD_CONFIG",
                              "THREADSD_DB"}) {
         BOOST_TEST(text.find(word) != std::string::npos, "usage text lacks " << word);

@@ -1,9 +1,13 @@
-// libFuzzer target: every parser of a request body and query string, on the same bytes.
+// libFuzzer target: every parser of a request body and query string, and the bearer token
+// verifier, on the same bytes.
 //
 // Beyond "no crash, no leak, no sanitizer report", each accepted input is checked against
 // what the API promises about it, so a parser that accepts too much fails here too:
 // an accepted map is a JSON object of strings within the limits, and it survives being
 // written out and read back unchanged (the stored form is what later GETs return).
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include <boost/json.hpp>
 
@@ -17,6 +21,7 @@
 #include "threadsd/api/json_reader.hpp"
 #include "threadsd/api/list_query.hpp"
 #include "threadsd/api/validation.hpp"
+#include "threadsd/auth/jwt.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace {
@@ -117,11 +122,23 @@ void fuzz_list_query(std::string_view query) {
 
 }  // namespace
 
+/// A key no input can have signed for: every token must be refused, none may crash.
+void fuzz_bearer_token(std::string_view token) {
+    static const threadsd::auth::PublicKey key =
+        threadsd::auth::adopt_public_key(EVP_RSA_gen(2048));
+    const threadsd::auth::TokenPolicy policy{"https://clerk.example", {}, std::chrono::seconds(5)};
+    const auto result = threadsd::auth::verify_token(
+        token, [](std::string_view) { return key; }, policy, 1'800'000'000);
+    require(std::holds_alternative<threadsd::auth::TokenFailure>(result));
+    (void)threadsd::auth::decode_base64url(token);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
     fuzz_create(bytes);
     fuzz_patch(bytes);
     fuzz_close(bytes);
     fuzz_list_query(bytes);
+    fuzz_bearer_token(bytes);
     return 0;
 }

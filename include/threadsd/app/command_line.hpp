@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "threadsd/api/limits.hpp"
+#include "threadsd/auth/bearer_token.hpp"
 #include "threadsd/http/access_log.hpp"
 #include "threadsd/http/limits.hpp"
 #include "threadsd/store/limits.hpp"
@@ -25,6 +26,9 @@ enum class Command {
     kKeysCreate,    ///< threadsd keys create --org ORG [--name NAME]
     kKeysList,      ///< threadsd keys list
     kKeysRevoke,    ///< threadsd keys revoke KEY_ID
+    kClerkMap,      ///< threadsd clerk map CLERK_ORG_ID --org ORG_ID
+    kClerkList,     ///< threadsd clerk list
+    kClerkUnmap,    ///< threadsd clerk unmap CLERK_ORG_ID
     kHelp,          ///< threadsd --help
 };
 
@@ -39,6 +43,7 @@ struct ServeOptions {
     http::AccessLogSettings access_log{true, {}};  ///< A JSON line per request; who the client is.
     std::uint32_t rate_limit = 0;  ///< Requests per second of a key without its own; 0 = off.
     api::InputLimits input;        ///< Limits on metadata and variables.
+    auth::BearerSettings bearer;   ///< Clerk bearer tokens; off without a key file.
 };
 
 /// A parsed command line.
@@ -47,10 +52,10 @@ struct CommandLine {
     std::string database = "./threadsd.db";  ///< --db, else $THREADSD_DB, else ./threadsd.db.
     bool no_demo = false;                    ///< --no-demo: never seed the demo data.
     ServeOptions serve;                      ///< For `serve`.
-    std::string argument;                    ///< FILE of `agents import`, KEY_ID of `keys revoke`.
-    std::string organization;                ///< --org of `keys create`, canonical UUID.
-    std::string key_name = "default";        ///< --name of `keys create`.
-    std::optional<std::int64_t> key_rate;    ///< --rate of `keys create`: requests per second.
+    std::string argument;      ///< FILE of `agents import`, KEY_ID of `keys revoke`, CLERK_ORG_ID.
+    std::string organization;  ///< --org of `keys create` or `clerk map`.
+    std::string key_name = "default";      ///< --name of `keys create`.
+    std::optional<std::int64_t> key_rate;  ///< --rate of `keys create`: requests per second.
 };
 
 /// A command line that cannot run; `message` is the one line for stderr.

@@ -15,6 +15,7 @@
 
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/api_key.hpp"
+#include "threadsd/auth/bearer_token.hpp"
 #include "threadsd/auth/rate_limiter.hpp"
 #include "threadsd/http/message.hpp"
 #include "threadsd/http/metrics.hpp"
@@ -47,9 +48,10 @@ class RequestHandler {
   public:
     /// Serves `api` over the routes of `router`; keys are checked against `store`, and a
     /// key without a rate limit of its own gets `default_rate_limit` requests per second
-    /// (0: unlimited).
+    /// (0: unlimited). Bearer tokens are checked by `bearer`, or refused when it is null.
     RequestHandler(Router router, store::Store& store, api::ThreadApi& api,
-                   std::uint32_t default_rate_limit = 0);
+                   std::uint32_t default_rate_limit = 0,
+                   auth::BearerAuthenticator* bearer = nullptr);
 
     /// Checks the head: route, then credentials, then the key's rate limit. Either the
     /// request may go on (and its body be read) or here is the final response. `route` gets
@@ -74,6 +76,8 @@ class RequestHandler {
     boost::asio::awaitable<Response> handle(Admission admission, const Request& request);
 
   private:
+    /// The caller named by X-API-Key, else by a bearer token; may throw on store failure.
+    std::variant<auth::Caller, api::ApiError> authenticate(const Request& head) const;
     /// Runs the endpoint; may throw.
     boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
     /// GET /readyz: 200 when a write transaction can be begun and committed, else 503.
@@ -84,6 +88,7 @@ class RequestHandler {
     Router router_;                             ///< Method and path to endpoint.
     store::Store& store_;                       ///< For credential lookups.
     api::ThreadApi& api_;                       ///< The thread operations.
+    auth::BearerAuthenticator* bearer_;         ///< Verifies bearer tokens; null: refused.
     auth::RateLimiter rate_limiter_;            ///< Token buckets of the keys with a limit.
     RequestMetrics metrics_;                    ///< Counts and latencies of answered requests.
     const ListenerStatus* listener_ = nullptr;  ///< The server, once attached.

@@ -60,6 +60,25 @@ std::vector<ApiKeyListing> list_api_keys(Connection& connection);
 /// Revokes a key (AdminError when unknown or already revoked).
 void revoke_api_key(Connection& connection, const std::string& key_id);
 
+/// A Clerk organization mapped to a threadsd organization, as `clerk list` shows it.
+struct ClerkMapping {
+    std::string clerk_organization_id;  ///< e.g. org_2abc...
+    std::string organization_id;        ///< The threadsd organization its tokens act for.
+    std::int64_t created_at = 0;        ///< When the mapping was made (or last changed).
+};
+
+/// Maps the Clerk organization to `organization_id` (AdminError when that is unknown);
+/// an existing mapping of the Clerk organization is replaced. True when it replaced one.
+bool map_clerk_organization(Connection& connection, const std::string& clerk_organization_id,
+                            const std::string& organization_id);
+
+/// Every mapping, by Clerk organization id.
+std::vector<ClerkMapping> list_clerk_organizations(Connection& connection);
+
+/// Removes the mapping (AdminError when there is none): that organization's tokens are
+/// refused from the next request on.
+void unmap_clerk_organization(Connection& connection, const std::string& clerk_organization_id);
+
 /// Every agent, ordered by organization and name.
 std::vector<AgentListing> list_agents(Connection& connection);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "threadsd/store/records.hpp"
@@ -38,12 +39,16 @@ class Catalog {
     std::optional<AgentWithPublishedVersion> find_live_agent(std::string_view organization_id,
                                                              std::string_view agent_id);
 
+    /// The threadsd organization the Clerk organization `clerk_organization_id` is mapped to.
+    std::optional<std::string> find_clerk_organization(std::string_view clerk_organization_id);
+
     /// The catalog generation: it moves whenever keys, agents or versions change.
     std::int64_t generation();
 
   private:
     Statement find_key_;    ///< api_keys by secret_hash.
     Statement find_agent_;  ///< agents left-joined with their published version.
+    Statement find_clerk_;  ///< clerk_organizations by Clerk id.
     Statement generation_;  ///< The catalog_generation row.
 };
 

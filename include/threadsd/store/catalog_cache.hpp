@@ -35,6 +35,8 @@ class CatalogCache {
     using AgentLoader = std::function<std::optional<AgentWithPublishedVersion>()>;
     /// Loads an agent by id alone (deleted or not) when the cache does not hold it.
     using AgentByIdLoader = std::function<std::optional<AgentRecord>()>;
+    /// Loads a Clerk organization's mapping when the cache does not hold it.
+    using ClerkLoader = std::function<std::optional<std::string>()>;
     /// Loads an agent version by id when the cache does not hold it.
     using VersionLoader = std::function<std::optional<AgentVersionRecord>()>;
 
@@ -63,6 +65,11 @@ class CatalogCache {
     /// The agent version `version_id`, as a thread's agentVersionDetails shows it.
     std::optional<AgentVersionRecord> version(const std::string& version_id,
                                               std::int64_t generation, const VersionLoader& load);
+
+    /// The threadsd organization of the Clerk organization `clerk_organization_id`, like
+    /// api_key() (unmapped ones are not kept).
+    std::optional<std::string> clerk_organization(const std::string& clerk_organization_id,
+                                                  std::int64_t generation, const ClerkLoader& load);
 
     /// The generation the entries belong to (for tests).
     std::int64_t generation() const;
@@ -93,6 +100,7 @@ class CatalogCache {
     std::unordered_map<std::string, AgentWithPublishedVersion> agents_;
     std::unordered_map<std::string, AgentRecord> agents_by_id_;           ///< By agent id.
     std::unordered_map<std::string, AgentVersionRecord> versions_by_id_;  ///< By version id.
+    std::unordered_map<std::string, std::string> clerk_organizations_;    ///< By Clerk org id.
 };
 
 }  // namespace threadsd::store

@@ -72,6 +72,10 @@ class Store {
     /// `generation` is what observe_catalog() returned for this request.
     std::optional<ApiKeyRecord> api_key(const SecretHash& hash, std::int64_t generation);
 
+    /// The threadsd organization the Clerk organization is mapped to; from memory when cached.
+    std::optional<std::string> clerk_organization(const std::string& clerk_organization_id,
+                                                  std::int64_t generation);
+
     /// The agent `agent_id` of `organization_id` unless missing or deleted; from memory
     /// when cached.
     std::optional<AgentWithPublishedVersion> live_agent(std::string_view organization_id,

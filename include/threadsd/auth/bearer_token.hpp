@@ -1,0 +1,54 @@
+#pragma once
+// The second way in (CONTRACT.md 2, upstream's "Clerk auth"): `Authorization: Bearer <JWT>`
+// with a Clerk session token, verified offline against configured keys, its Clerk
+// organization mapped to a threadsd organization by the operator (`threadsd clerk map`).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "threadsd/api/error.hpp"
+#include "threadsd/auth/api_key.hpp"
+#include "threadsd/auth/jwt.hpp"
+#include "threadsd/auth/jwt_key_set.hpp"
+#include "threadsd/store/store.hpp"
+
+namespace threadsd::auth {
+
+/// How bearer tokens are verified (`serve --clerk-*`); empty key files: tokens refused.
+struct BearerSettings {
+    std::string public_key_file;                  ///< A PEM public key; "" for none.
+    std::string jwks_file;                        ///< A JWKS document; "" for none.
+    std::string issuer;                           ///< Required `iss` (the Clerk instance URL).
+    std::vector<std::string> authorized_parties;  ///< Allowed `azp` values; empty: any.
+    std::chrono::seconds leeway{5};               ///< Clock skew allowed on exp, nbf, iat.
+
+    /// True when a key file is configured, so that tokens can be verified at all.
+    bool enabled() const { return !public_key_file.empty() || !jwks_file.empty(); }
+};
+
+/// Checks bearer tokens; thread-safe.
+class BearerAuthenticator {
+  public:
+    /// Reads the key files of `settings` (which must be enabled()); throws KeyFileError.
+    explicit BearerAuthenticator(const BearerSettings& settings);
+
+    /// Checks an `Authorization` header value (already trimmed) that starts with the Bearer
+    /// scheme, at `now` (seconds since the epoch). Every refusal is a 401 that says what kind
+    /// of failure it was; none quotes the token.
+    std::variant<Caller, api::ApiError> authenticate(store::Store& store,
+                                                     std::string_view authorization,
+                                                     std::int64_t now);
+
+  private:
+    JwtKeySet keys_;      ///< The verification keys, kept current.
+    TokenPolicy policy_;  ///< Issuer, authorized parties, leeway.
+};
+
+/// True when an `Authorization` value uses the Bearer scheme (case-insensitive, RFC 9110).
+bool is_bearer(std::string_view authorization);
+
+}  // namespace threadsd::auth

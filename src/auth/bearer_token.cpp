@@ -1,0 +1,57 @@
+#include "threadsd/auth/bearer_token.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+namespace threadsd::auth {
+
+namespace {
+
+api::ApiError unauthorized(std::string message) {
+    return {api::ErrorCode::kUnauthorized, std::move(message)};
+}
+
+/// "Bearer" and the space after it.
+constexpr std::size_t kSchemeLength = 7;
+
+}  // namespace
+
+bool is_bearer(std::string_view authorization) {
+    return authorization.size() >= kSchemeLength - 1 &&
+           boost::beast::iequals(authorization.substr(0, kSchemeLength - 1), "Bearer") &&
+           (authorization.size() == kSchemeLength - 1 || authorization[kSchemeLength - 1] == ' ');
+}
+
+BearerAuthenticator::BearerAuthenticator(const BearerSettings& settings)
+    : keys_(settings.public_key_file, settings.jwks_file),
+      policy_{settings.issuer, settings.authorized_parties, settings.leeway} {}
+
+std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
+    store::Store& store, std::string_view authorization, std::int64_t now) {
+    std::string_view token = authorization.substr(std::min(authorization.size(), kSchemeLength));
+    while (!token.empty() && token.front() == ' ') {
+        token.remove_prefix(1);
+    }
+    if (token.empty()) {
+        return unauthorized("Authorization: Bearer needs a token");
+    }
+    const auto verified = verify_token(
+        token, [this](std::string_view kid) { return keys_.find(kid); }, policy_, now);
+    if (const auto* failure = std::get_if<TokenFailure>(&verified)) {
+        return unauthorized(std::string(token_failure_message(*failure)));
+    }
+    const auto& claims = std::get<VerifiedToken>(verified);
+    if (claims.organization.empty()) {
+        return unauthorized("bearer token has no active organization (o.id or org_id)");
+    }
+    // Read first, so that an unmapping is seen by the very next request (see CatalogCache).
+    const std::int64_t generation = store.observe_catalog();
+    const auto organization = store.clerk_organization(claims.organization, generation);
+    if (!organization) {
+        return unauthorized("bearer token's organization is not mapped to a threadsd organization");
+    }
+    // Rate limits count per Clerk user, as they count per API key.
+    return Caller{*organization, "clerk:" + claims.subject + "@" + claims.organization, generation,
+                  std::nullopt};
+}
+
+}  // namespace threadsd::auth

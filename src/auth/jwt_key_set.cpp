@@ -1,0 +1,209 @@
+#include "threadsd/auth/jwt_key_set.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include <boost/json/parse.hpp>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::auth {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Shorter RSA keys are refused: 2048 bits is the floor of current guidance, and Clerk's
+/// keys are 2048 bits.
+constexpr int kMinimumRsaBits = 2048;
+
+/// Throws unless `key` is an RSA key of at least kMinimumRsaBits.
+PublicKey require_strong_rsa(PublicKey key, const std::string& what) {
+    if (!key || EVP_PKEY_is_a(key.get(), "RSA") != 1) {
+        throw KeyFileError(what + " is not an RSA public key");
+    }
+    if (EVP_PKEY_get_bits(key.get()) < kMinimumRsaBits) {
+        throw KeyFileError(what + " is shorter than " + std::to_string(kMinimumRsaBits) + " bits");
+    }
+    return key;
+}
+
+/// An RSA public key from a JWK's base64url `n` and `e`; null when they are not that.
+PublicKey rsa_key_from_jwk(const json::object& jwk) {
+    const auto* n = jwk.if_contains("n");
+    const auto* e = jwk.if_contains("e");
+    if (n == nullptr || e == nullptr || !n->is_string() || !e->is_string()) {
+        return nullptr;
+    }
+    const auto modulus = decode_base64url(n->as_string());
+    const auto exponent = decode_base64url(e->as_string());
+    if (!modulus || !exponent || modulus->empty() || exponent->empty()) {
+        return nullptr;
+    }
+    using Bignum = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
+    const Bignum bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()),
+                                static_cast<int>(modulus->size()), nullptr),
+                      &BN_free);
+    const Bignum bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(exponent->data()),
+                                static_cast<int>(exponent->size()), nullptr),
+                      &BN_free);
+    std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> builder(OSSL_PARAM_BLD_new(),
+                                                                            &OSSL_PARAM_BLD_free);
+    if (!bn_n || !bn_e || !builder ||
+        OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+        return nullptr;
+    }
+    std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(
+        OSSL_PARAM_BLD_to_param(builder.get()), &OSSL_PARAM_free);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> context(
+        EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr), &EVP_PKEY_CTX_free);
+    EVP_PKEY* key = nullptr;
+    if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1 ||
+        EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+        return nullptr;
+    }
+    return adopt_public_key(key);
+}
+
+/// A string member of a JWK, or "" when absent.
+std::string member(const json::object& jwk, std::string_view name) {
+    const auto* value = jwk.if_contains(name);
+    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+/// The whole file, or KeyFileError.
+std::string read_key_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw KeyFileError("cannot read " + path);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+PublicKey parse_public_key_pem(std::string_view pem) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+    if (!bio) {
+        throw KeyFileError("out of memory reading a PEM key");
+    }
+    auto key = adopt_public_key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) {
+        throw KeyFileError("the PEM text is not a public key (-----BEGIN PUBLIC KEY-----)");
+    }
+    return require_strong_rsa(std::move(key), "the PEM key");
+}
+
+std::unordered_map<std::string, PublicKey> parse_jwks(std::string_view document) {
+    boost::system::error_code ec;
+    const auto value = json::parse(document, ec);
+    const auto* keys = !ec && value.is_object() ? value.as_object().if_contains("keys") : nullptr;
+    if (keys == nullptr || !keys->is_array()) {
+        throw KeyFileError("not a JWKS document (a JSON object with a \"keys\" array)");
+    }
+    std::unordered_map<std::string, PublicKey> found;
+    for (std::size_t i = 0; i < keys->as_array().size(); ++i) {
+        const auto& entry = keys->as_array()[i];
+        if (!entry.is_object()) {
+            continue;
+        }
+        const auto& jwk = entry.as_object();
+        const auto use = member(jwk, "use");
+        const auto alg = member(jwk, "alg");
+        const auto kid = member(jwk, "kid");
+        if (member(jwk, "kty") != "RSA" || (!use.empty() && use != "sig") ||
+            (!alg.empty() && alg != "RS256") || kid.empty()) {
+            continue;  // Not a key that can verify RS256 tokens by kid.
+        }
+        auto key = rsa_key_from_jwk(jwk);
+        if (!key) {
+            throw KeyFileError("keys[" + std::to_string(i) + "] (kid " + kid +
+                               ") has no valid RSA modulus and exponent (n, e)");
+        }
+        found[kid] = require_strong_rsa(std::move(key), "keys[" + std::to_string(i) + "]");
+    }
+    if (found.empty()) {
+        throw KeyFileError("the JWKS has no RSA key for RS256 with a kid");
+    }
+    return found;
+}
+
+JwtKeySet::JwtKeySet(std::string pem_file, std::string jwks_file)
+    : pem_file_(std::move(pem_file)), jwks_file_(std::move(jwks_file)) {
+    reload_changed(true);
+}
+
+JwtKeySet::FileStamp JwtKeySet::stamp_of(const std::string& path) {
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) {
+        return {};
+    }
+    return {
+        static_cast<std::uint64_t>(status.st_dev), static_cast<std::uint64_t>(status.st_ino),
+        static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec,
+        static_cast<std::int64_t>(status.st_size)};
+}
+
+void JwtKeySet::reload_changed(bool initial) {
+    // Called with no lock held; stats first, then takes the write lock only for a change.
+    const auto pem_now = pem_file_.empty() ? FileStamp{} : stamp_of(pem_file_);
+    const auto jwks_now = jwks_file_.empty() ? FileStamp{} : stamp_of(jwks_file_);
+    {
+        std::shared_lock read(mutex_);
+        if (!initial && pem_now == pem_stamp_ && jwks_now == jwks_stamp_) {
+            return;
+        }
+    }
+    std::unique_lock write(mutex_);
+    const auto load = [&](const std::string& path, const FileStamp& now, FileStamp& tried,
+                          const auto& parse) {
+        if (path.empty() || (!initial && now == tried)) {
+            return;
+        }
+        // Remembered before reading: a file that cannot be used is not read again (nor
+        // logged again) until it changes once more.
+        tried = now;
+        try {
+            parse(read_key_file(path));
+            if (!initial) {
+                util::log_info("read the changed key file " + path);
+            }
+        } catch (const KeyFileError& error) {
+            if (initial) {
+                throw KeyFileError(path + ": " + error.what());
+            }
+            util::log_error(path + " changed but cannot be used (" + error.what() +
+                            "); the keys read before stay in use");
+        }
+    };
+    load(pem_file_, pem_now, pem_stamp_,
+         [this](const std::string& text) { pem_key_ = parse_public_key_pem(text); });
+    load(jwks_file_, jwks_now, jwks_stamp_,
+         [this](const std::string& text) { jwks_keys_ = parse_jwks(text); });
+}
+
+PublicKey JwtKeySet::find(std::string_view kid) {
+    reload_changed(false);
+    std::shared_lock read(mutex_);
+    if (!kid.empty()) {
+        if (const auto it = jwks_keys_.find(std::string(kid)); it != jwks_keys_.end()) {
+            return it->second;
+        }
+    }
+    return pem_key_;
+}
+
+}  // namespace threadsd::auth
