@@ -72,6 +72,7 @@ std::optional<std::string> set_duration(milliseconds& target, std::string_view n
     return std::nullopt;
 }
 
+/// Sets a file path option; empty is refused.
 std::optional<std::string> set_path(std::string& target, std::string_view name,
                                     std::string_view value) {
     if (value.empty()) {

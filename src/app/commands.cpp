@@ -105,6 +105,7 @@ int print_keys(store::Connection& connection) {
     return 0;
 }
 
+/// `clerk list`: the mappings as a JSON array on stdout.
 int print_clerk_mappings(store::Connection& connection) {
     api::JsonWriter out;
     out.begin_array();

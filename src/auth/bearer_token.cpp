@@ -6,6 +6,7 @@ namespace threadsd::auth {
 
 namespace {
 
+/// A 401 envelope with `message`.
 api::ApiError unauthorized(std::string message) {
     return {api::ErrorCode::kUnauthorized, std::move(message)};
 }
@@ -40,6 +41,10 @@ std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
         return unauthorized(std::string(token_failure_message(*failure)));
     }
     const auto& claims = std::get<VerifiedToken>(verified);
+    if (claims.subject.empty()) {
+        // Every Clerk session token names its user; rate limits count per user.
+        return unauthorized("bearer token has no subject (sub)");
+    }
     if (claims.organization.empty()) {
         return unauthorized("bearer token has no active organization (o.id or org_id)");
     }
@@ -49,7 +54,7 @@ std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
     if (!organization) {
         return unauthorized("bearer token's organization is not mapped to a threadsd organization");
     }
-    // Rate limits count per Clerk user, as they count per API key.
+    // Rate limits count per Clerk user and organization, as they count per API key.
     return Caller{*organization, "clerk:" + claims.subject + "@" + claims.organization, generation,
                   std::nullopt};
 }

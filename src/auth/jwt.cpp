@@ -1,5 +1,6 @@
 #include "threadsd/auth/jwt.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <boost/json/parse.hpp>
@@ -38,12 +39,14 @@ std::optional<std::int64_t> numeric_date(const json::object& claims, std::string
     if (value == nullptr) {
         return std::nullopt;
     }
+    // Clamped far inside int64, so that adding a leeway can never overflow.
+    constexpr std::int64_t kLimit = std::int64_t{1} << 62;
     if (value->is_int64()) {
-        return value->as_int64();
+        return std::clamp(value->as_int64(), -kLimit, kLimit);
     }
     if (value->is_uint64()) {
         return static_cast<std::int64_t>(
-            std::min<std::uint64_t>(value->as_uint64(), INT64_MAX / 2));
+            std::min<std::uint64_t>(value->as_uint64(), static_cast<std::uint64_t>(kLimit)));
     }
     if (value->is_double() && std::isfinite(value->as_double()) &&
         std::fabs(value->as_double()) < 1e15) {
@@ -70,14 +73,20 @@ std::string organization_claim(const json::object& claims) {
 
 /// True when `signature` is `key`'s RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of `data`.
 bool rs256_verifies(EVP_PKEY* key, std::string_view data, std::string_view signature) {
+    // Fetched once: an implicit fetch (EVP_sha256()) costs a lookup on every verification.
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
                                                                     &EVP_MD_CTX_free);
-    if (!context || EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {
-        return false;
-    }
-    return EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size()) == 1;
+    const bool verified =
+        sha256 != nullptr && context &&
+        EVP_DigestVerifyInit(context.get(), nullptr, sha256, nullptr, key) == 1 &&
+        EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                         data.size()) == 1;
+    // A refused signature leaves errors on the thread's queue; other OpenSSL users on this
+    // thread must not find them.
+    ERR_clear_error();
+    return verified;
 }
 
 }  // namespace
@@ -102,6 +111,17 @@ std::optional<std::string> decode_base64url(std::string_view text) {
             standard.push_back(c);
         } else {
             return std::nullopt;  // '+', '/', '=' and anything else are not base64url.
+        }
+    }
+    // The bits of the last character beyond the data must be zero: otherwise several
+    // strings would decode to the same bytes (and one signature have many spellings).
+    static constexpr std::string_view kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (!standard.empty() && standard.size() % 4 != 0) {
+        const auto last = kAlphabet.find(standard.back());
+        const std::size_t unused_bits = standard.size() % 4 == 2 ? 4 : 2;
+        if ((last & ((1u << unused_bits) - 1)) != 0) {
+            return std::nullopt;
         }
     }
     const std::size_t padding = (4 - standard.size() % 4) % 4;
@@ -193,7 +213,7 @@ std::variant<VerifiedToken, TokenFailure> verify_token(std::string_view token,
     if (!expiry) {
         return TokenFailure::kNoExpiry;
     }
-    if (now >= *expiry + leeway) {
+    if (now - leeway >= *expiry) {
         return TokenFailure::kExpired;
     }
     for (const char* claim : {"nbf", "iat"}) {
@@ -202,7 +222,7 @@ std::variant<VerifiedToken, TokenFailure> verify_token(std::string_view token,
             if (!instant) {
                 return TokenFailure::kMalformed;
             }
-            if (*instant > now + leeway) {
+            if (*instant - leeway > now) {
                 return TokenFailure::kNotYetValid;
             }
         }

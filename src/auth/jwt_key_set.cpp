@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -56,6 +57,10 @@ PublicKey rsa_key_from_jwk(const json::object& jwk) {
     const Bignum bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(exponent->data()),
                                 static_cast<int>(exponent->size()), nullptr),
                       &BN_free);
+    // An exponent of 1 (no encryption at all) or an even one is not an RSA key.
+    if (bn_e && (!BN_is_odd(bn_e.get()) || BN_is_one(bn_e.get()))) {
+        return nullptr;
+    }
     std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> builder(OSSL_PARAM_BLD_new(),
                                                                             &OSSL_PARAM_BLD_free);
     if (!bn_n || !bn_e || !builder ||
@@ -101,6 +106,7 @@ PublicKey parse_public_key_pem(std::string_view pem) {
         throw KeyFileError("out of memory reading a PEM key");
     }
     auto key = adopt_public_key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    ERR_clear_error();  // A failed parse leaves errors on the thread's queue.
     if (!key) {
         throw KeyFileError("the PEM text is not a public key (-----BEGIN PUBLIC KEY-----)");
     }
@@ -158,50 +164,81 @@ JwtKeySet::FileStamp JwtKeySet::stamp_of(const std::string& path) {
 }
 
 void JwtKeySet::reload_changed(bool initial) {
-    // Called with no lock held; stats first, then takes the write lock only for a change.
-    const auto pem_now = pem_file_.empty() ? FileStamp{} : stamp_of(pem_file_);
-    const auto jwks_now = jwks_file_.empty() ? FileStamp{} : stamp_of(jwks_file_);
-    {
+    // The common case costs two stats and a shared lock; lookups never wait on a reload.
+    if (!initial) {
+        const auto pem_now = stamp_of_configured(pem_file_);
+        const auto jwks_now = stamp_of_configured(jwks_file_);
         std::shared_lock read(mutex_);
-        if (!initial && pem_now == pem_stamp_ && jwks_now == jwks_stamp_) {
+        if (pem_now == pem_stamp_ && jwks_now == jwks_stamp_) {
             return;
         }
     }
-    std::unique_lock write(mutex_);
-    const auto load = [&](const std::string& path, const FileStamp& now, FileStamp& tried,
-                          const auto& parse) {
+    // One reload at a time; stat again under it, so a thread with an older stat cannot
+    // read the file again after another thread already did.
+    std::lock_guard reloading(reload_mutex_);
+    const auto pem_now = stamp_of_configured(pem_file_);
+    const auto jwks_now = stamp_of_configured(jwks_file_);
+    FileStamp pem_tried;
+    FileStamp jwks_tried;
+    {
+        std::shared_lock read(mutex_);
+        pem_tried = pem_stamp_;
+        jwks_tried = jwks_stamp_;
+    }
+    // Read and parse outside the lock; then swap the new keys in. A file that cannot be
+    // used is not read again (nor logged again) until it changes once more.
+    const auto load = [initial](const std::string& path, const FileStamp& now,
+                                const FileStamp& tried, const auto& parse) {
         if (path.empty() || (!initial && now == tried)) {
-            return;
+            return false;
         }
-        // Remembered before reading: a file that cannot be used is not read again (nor
-        // logged again) until it changes once more.
-        tried = now;
         try {
             parse(read_key_file(path));
             if (!initial) {
                 util::log_info("read the changed key file " + path);
             }
+            return true;
         } catch (const KeyFileError& error) {
             if (initial) {
                 throw KeyFileError(path + ": " + error.what());
             }
             util::log_error(path + " changed but cannot be used (" + error.what() +
                             "); the keys read before stay in use");
+            return false;
         }
     };
-    load(pem_file_, pem_now, pem_stamp_,
-         [this](const std::string& text) { pem_key_ = parse_public_key_pem(text); });
-    load(jwks_file_, jwks_now, jwks_stamp_,
-         [this](const std::string& text) { jwks_keys_ = parse_jwks(text); });
+    PublicKey pem_key;
+    std::unordered_map<std::string, PublicKey> jwks_keys;
+    const bool new_pem = load(pem_file_, pem_now, pem_tried, [&pem_key](const std::string& text) {
+        pem_key = parse_public_key_pem(text);
+    });
+    const bool new_jwks =
+        load(jwks_file_, jwks_now, jwks_tried,
+             [&jwks_keys](const std::string& text) { jwks_keys = parse_jwks(text); });
+    std::unique_lock write(mutex_);
+    pem_stamp_ = pem_now;
+    jwks_stamp_ = jwks_now;
+    if (new_pem) {
+        pem_key_ = std::move(pem_key);
+    }
+    if (new_jwks) {
+        jwks_keys_ = std::move(jwks_keys);
+    }
+}
+
+JwtKeySet::FileStamp JwtKeySet::stamp_of_configured(const std::string& path) {
+    return path.empty() ? FileStamp{} : stamp_of(path);
 }
 
 PublicKey JwtKeySet::find(std::string_view kid) {
     reload_changed(false);
     std::shared_lock read(mutex_);
-    if (!kid.empty()) {
-        if (const auto it = jwks_keys_.find(std::string(kid)); it != jwks_keys_.end()) {
-            return it->second;
-        }
+    // With a JWKS, a kid must be in it: removing a key from the JWKS revokes it, whatever
+    // the PEM file holds. The PEM key serves tokens without a kid, and, when it is the only
+    // file, tokens of any kid (Clerk's PEM key comes without one).
+    if (!kid.empty() && !jwks_file_.empty()) {
+        const auto it = jwks_keys_.find(std::string(kid));
+        return it != jwks_keys_.end() ? it->second : nullptr;
     }
     return pem_key_;
 }

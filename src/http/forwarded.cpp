@@ -71,7 +71,16 @@ std::variant<TrustedProxies, std::string> TrustedProxies::parse(std::string_view
         } else {
             auto network = ip::make_network_v6(text, ec);
             if (!ec) {
-                proxies.v6_.push_back(network.canonical());
+                // Peers are compared unmapped, so ::ffff:10.0.0.0/104 is kept as 10.0.0.0/8.
+                const auto base = network.network();
+                if (base.is_v4_mapped() && network.prefix_length() >= 96) {
+                    proxies.v4_.push_back(
+                        ip::network_v4(ip::make_address_v4(ip::v4_mapped, base),
+                                       static_cast<unsigned short>(network.prefix_length() - 96))
+                            .canonical());
+                } else {
+                    proxies.v6_.push_back(network.canonical());
+                }
                 return;
             }
         }

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
 #include <set>
 #include <string>
 
@@ -28,11 +29,12 @@ using threadsd::test::TestRsaKey;
 constexpr std::int64_t kNow = 1'800'000'000;
 constexpr const char* kIssuer = "https://clerk.example.test";
 
-/// Two keys made once for the suite (RSA key generation is slow under the sanitizers).
+/// The suite's key, made once (RSA key generation is slow under the sanitizers).
 const TestRsaKey& jwt_test_key() {
     static const TestRsaKey key;
     return key;
 }
+/// A second key, never configured.
 const TestRsaKey& jwt_other_key() {
     static const TestRsaKey key;
     return key;
@@ -44,6 +46,7 @@ PublicKey lookup_test_key(std::string_view kid) {
     return kid == "kid-1" ? key : nullptr;
 }
 
+/// An RS256 header naming `kid`.
 json::object rs256_header(const char* kid = "kid-1") {
     return {{"alg", "RS256"}, {"typ", "JWT"}, {"kid", kid}};
 }
@@ -59,16 +62,19 @@ json::object clerk_claims() {
             {"o", {{"id", "org_2abc"}, {"rol", "admin"}}}};
 }
 
+/// kIssuer, no azp allow-list, 5 s leeway.
 TokenPolicy test_policy() {
     return TokenPolicy{kIssuer, {}, std::chrono::seconds(5)};
 }
 
+/// verify_token with the suite's key lookup.
 std::variant<VerifiedToken, TokenFailure> verify(const std::string& token,
                                                  const TokenPolicy& policy = test_policy(),
                                                  std::int64_t now = kNow) {
     return threadsd::auth::verify_token(token, lookup_test_key, policy, now);
 }
 
+/// Why `token` is refused; fails the test when it is accepted.
 TokenFailure failure_of(const std::string& token, const TokenPolicy& policy = test_policy(),
                         std::int64_t now = kNow) {
     const auto result = verify(token, policy, now);
@@ -76,6 +82,7 @@ TokenFailure failure_of(const std::string& token, const TokenPolicy& policy = te
     return std::get<TokenFailure>(result);
 }
 
+/// What `token` gives; fails the test when it is refused.
 VerifiedToken accepted(const std::string& token, const TokenPolicy& policy = test_policy(),
                        std::int64_t now = kNow) {
     const auto result = verify(token, policy, now);
@@ -85,6 +92,7 @@ VerifiedToken accepted(const std::string& token, const TokenPolicy& policy = tes
     return std::get<VerifiedToken>(result);
 }
 
+/// `claims` signed by jwt_test_key() under kid-1.
 std::string good_token(const json::object& claims = clerk_claims()) {
     return threadsd::test::signed_token(jwt_test_key(), rs256_header(), claims);
 }
@@ -100,7 +108,10 @@ BOOST_AUTO_TEST_CASE(base64url_decodes_only_unpadded_base64url) {
     BOOST_TEST(decode_base64url("YWI").value() == "ab");
     BOOST_TEST(decode_base64url("YWJj").value() == "abc");
     BOOST_TEST(decode_base64url("-_8").value() == std::string("\xfb\xff"));
-    for (const char* bad : {"Y", "YQ=", "YQ==", "a+bc", "a/bc", "ab c", "ab.c", "abcde"}) {
+    // "YR" and "YWJk" differ from "YQ" and "YWI" only in bits beyond the data: refused, so
+    // that no signature has two spellings.
+    for (const char* bad :
+         {"Y", "YQ=", "YQ==", "a+bc", "a/bc", "ab c", "ab.c", "abcde", "YR", "YWJ", "YWK"}) {
         BOOST_TEST(!decode_base64url(bad).has_value(), bad);
     }
 }
@@ -204,6 +215,22 @@ BOOST_AUTO_TEST_CASE(times_are_checked_with_the_leeway) {
     BOOST_TEST(failure_of(good_token(claims)) == TokenFailure::kNotYetValid);
     claims["iat"] = "now";
     BOOST_TEST(failure_of(good_token(claims)) == TokenFailure::kMalformed);
+
+    // Extreme values neither overflow nor wrap (UBSan would report it).
+    claims["iat"] = kNow;
+    claims["nbf"] = std::numeric_limits<std::int64_t>::min();
+    claims["exp"] = std::numeric_limits<std::int64_t>::max();
+    accepted(good_token(claims));
+    claims["exp"] = std::numeric_limits<std::uint64_t>::max();
+    accepted(good_token(claims));
+    claims["exp"] = std::numeric_limits<std::int64_t>::min();
+    BOOST_TEST(failure_of(good_token(claims)) == TokenFailure::kExpired);
+    claims["exp"] = kNow + 60;
+    claims["nbf"] = std::numeric_limits<std::int64_t>::max();
+    BOOST_TEST(failure_of(good_token(claims)) == TokenFailure::kNotYetValid);
+    claims["nbf"] = 1e300;
+    BOOST_TEST(failure_of(good_token(claims)) == TokenFailure::kMalformed);
+    claims["nbf"] = kNow;
 
     // Leeway 0: exactly at exp is too late.
     claims["iat"] = kNow;

@@ -43,6 +43,11 @@ BOOST_AUTO_TEST_CASE(parses_addresses_and_networks) {
     BOOST_TEST(!proxies.trusts(make_address("::2")));
     // A dual-stack socket sees an IPv4 peer as ::ffff:a.b.c.d.
     BOOST_TEST(proxies.trusts(make_address("::ffff:10.0.0.7")));
+    // A network of IPv4-mapped addresses is the IPv4 network it maps.
+    const auto mapped = proxies_from("::ffff:10.0.0.0/104");
+    BOOST_TEST(mapped.trusts(make_address("10.9.9.9")));
+    BOOST_TEST(mapped.trusts(make_address("::ffff:10.9.9.9")));
+    BOOST_TEST(!mapped.trusts(make_address("11.0.0.1")));
     // A network written with host bits set means the network they belong to.
     BOOST_TEST(proxies_from("192.168.1.77/24").trusts(make_address("192.168.1.3")));
     BOOST_TEST(proxies_from("").empty());

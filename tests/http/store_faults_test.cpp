@@ -129,6 +129,13 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released)
                harness.server().stderr_text());
     // Reads never wait for the write lock.
     BOOST_TEST(harness.get(harness.acknowledged().front()).status() == 200u);
+    // Readiness tries a write, so it reports the store as not writable (after the busy
+    // timeout), and health still says the process is alive.
+    HttpClient probe(harness.server().port());
+    const auto not_ready = probe.request(verb::get, "/readyz", std::nullopt, {});
+    check_error(not_ready, 503, "SERVICE_UNAVAILABLE", "not writable");
+    BOOST_TEST(not_ready.header("Retry-After") == "1");
+    BOOST_TEST(probe.request(verb::get, "/healthz", std::nullopt, {}).status() == 200u);
     BOOST_TEST(harness.server().stderr_text().find("database is locked") != std::string::npos,
                harness.server().stderr_text());
 
@@ -136,6 +143,7 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released)
                        SQLITE_OK);
     BOOST_TEST(harness.create().status() == 200u);
     BOOST_TEST(harness.server().stderr_text().find("writes succeed again") != std::string::npos);
+    BOOST_TEST(probe.request(verb::get, "/readyz", std::nullopt, {}).status() == 200u);
     harness.restart_and_expect_everything();
 }
 

@@ -26,6 +26,7 @@ std::string bignum_bytes(EVP_PKEY* key, const char* name) {
     return bytes;
 }
 
+/// The signed part of a token: base64url header, a dot, base64url claims.
 std::string signing_input(const json::object& header, const json::object& claims) {
     return base64url(json::serialize(header)) + "." + base64url(json::serialize(claims));
 }

@@ -3,6 +3,7 @@
 // public key, and/or a JWKS (several keys chosen by `kid`). Each file is checked on every
 // lookup (one stat) and read again when it changed, so keys rotate without a restart.
 
+#include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -35,9 +36,10 @@ class JwtKeySet {
     /// given file cannot be read or holds no usable key.
     JwtKeySet(std::string pem_file, std::string jwks_file);
 
-    /// The key for `kid`: the JWKS key with that kid, else the PEM key (which has no kid of
-    /// its own and so serves any); null when neither. Reads a file again first when it has
-    /// changed; a changed file that cannot be used is logged and the keys read before stay.
+    /// The key for `kid`. With a JWKS configured, a token with a kid needs that kid in the
+    /// JWKS; the PEM key serves tokens without a kid, and any kid when there is no JWKS.
+    /// Null when there is no key. Reads a file again first when it has changed; a changed
+    /// file that cannot be used is logged and the keys read before stay.
     PublicKey find(std::string_view kid);
 
   private:
@@ -47,20 +49,24 @@ class JwtKeySet {
         std::uint64_t inode = 0;       ///< st_ino (a file renamed over it is a new inode).
         std::int64_t modified_ns = 0;  ///< st_mtim.
         std::int64_t size = 0;         ///< st_size.
+        /// Same version of the file.
         bool operator==(const FileStamp&) const = default;
     };
     /// The stamp of `path` now; a zero stamp when it cannot be stat'ed.
     static FileStamp stamp_of(const std::string& path);
+    /// stamp_of(path), or a zero stamp for a file that is not configured ("").
+    static FileStamp stamp_of_configured(const std::string& path);
     /// Reads whichever file changed since it was last tried; `initial` throws instead of
     /// logging.
     void reload_changed(bool initial);
 
-    const std::string pem_file_;       ///< "" when not configured.
-    const std::string jwks_file_;      ///< "" when not configured.
-    mutable std::shared_mutex mutex_;  ///< Readers look up keys; a reload writes.
-    FileStamp pem_stamp_;              ///< Of the PEM file when last tried.
-    FileStamp jwks_stamp_;             ///< Of the JWKS file when last tried.
-    PublicKey pem_key_;                ///< From pem_file_.
+    const std::string pem_file_;   ///< "" when not configured.
+    const std::string jwks_file_;  ///< "" when not configured.
+    std::mutex reload_mutex_;      ///< One reload at a time.
+    std::shared_mutex mutex_;      ///< Readers look up keys; a reload swaps them in.
+    FileStamp pem_stamp_;          ///< Of the PEM file when last tried.
+    FileStamp jwks_stamp_;         ///< Of the JWKS file when last tried.
+    PublicKey pem_key_;            ///< From pem_file_.
     std::unordered_map<std::string, PublicKey> jwks_keys_;  ///< From jwks_file_, by kid.
 };
 
