@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <cstring>
+
 namespace threadsd::auth {
 
 namespace {
@@ -26,6 +28,46 @@ BearerAuthenticator::BearerAuthenticator(const BearerSettings& settings)
     : keys_(settings.public_key_file, settings.jwks_file),
       policy_{settings.issuer, settings.authorized_parties, settings.leeway} {}
 
+std::size_t BearerAuthenticator::DigestHasher::operator()(const KeyHash& digest) const noexcept {
+    std::size_t value = 0;
+    std::memcpy(&value, digest.data(), sizeof value);
+    return value;
+}
+
+std::variant<VerifiedToken, TokenFailure> BearerAuthenticator::verify(std::string_view token,
+                                                                      std::int64_t now) {
+    keys_.refresh();
+    const auto key_generation = keys_.generation();
+    const auto digest = hash_api_key(token);  // SHA-256, whatever the string is.
+    {
+        std::lock_guard lock(remembered_mutex_);
+        const auto found = remembered_.find(digest);
+        if (found != remembered_.end() && found->second.key_generation == key_generation) {
+            // Signature, issuer and azp held, and still hold: only the clock moved.
+            if (const auto failure = check_token_times(found->second.claims, policy_.leeway, now)) {
+                remembered_.erase(found);
+                return *failure;
+            }
+            return found->second.claims;
+        }
+    }
+    auto verified = verify_token(
+        token, [this](std::string_view kid) { return keys_.find(kid); }, policy_, now);
+    if (const auto* claims = std::get_if<VerifiedToken>(&verified)) {
+        std::lock_guard lock(remembered_mutex_);
+        if (remembered_.size() >= kMaxRememberedTokens) {
+            std::erase_if(remembered_, [&](const auto& entry) {
+                return check_token_times(entry.second.claims, policy_.leeway, now).has_value();
+            });
+            if (remembered_.size() >= kMaxRememberedTokens) {
+                remembered_.clear();
+            }
+        }
+        remembered_.insert_or_assign(digest, RememberedToken{*claims, key_generation});
+    }
+    return verified;
+}
+
 std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
     store::Store& store, std::string_view authorization, std::int64_t now) {
     std::string_view token = authorization.substr(std::min(authorization.size(), kSchemeLength));
@@ -35,8 +77,7 @@ std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
     if (token.empty()) {
         return unauthorized("Authorization: Bearer needs a token");
     }
-    const auto verified = verify_token(
-        token, [this](std::string_view kid) { return keys_.find(kid); }, policy_, now);
+    const auto verified = verify(token, now);
     if (const auto* failure = std::get_if<TokenFailure>(&verified)) {
         return unauthorized(std::string(token_failure_message(*failure)));
     }

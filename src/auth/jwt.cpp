@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace threadsd::auth {
 
@@ -208,24 +209,24 @@ std::variant<VerifiedToken, TokenFailure> verify_token(std::string_view token,
     if (!claims) {
         return TokenFailure::kMalformed;
     }
-    const std::int64_t leeway = policy.leeway.count();
+    VerifiedToken verified;
     const auto expiry = numeric_date(*claims, "exp");
     if (!expiry) {
         return TokenFailure::kNoExpiry;
     }
-    if (now - leeway >= *expiry) {
-        return TokenFailure::kExpired;
-    }
+    verified.expires_at = *expiry;
+    verified.not_before = std::numeric_limits<std::int32_t>::min();
     for (const char* claim : {"nbf", "iat"}) {
         if (claims->contains(claim)) {
             const auto instant = numeric_date(*claims, claim);
             if (!instant) {
                 return TokenFailure::kMalformed;
             }
-            if (*instant - leeway > now) {
-                return TokenFailure::kNotYetValid;
-            }
+            verified.not_before = std::max(verified.not_before, *instant);
         }
+    }
+    if (const auto failure = check_token_times(verified, policy.leeway, now)) {
+        return *failure;
     }
     if (string_claim(*claims, "iss") != policy.issuer) {
         return TokenFailure::kIssuer;
@@ -237,7 +238,21 @@ std::variant<VerifiedToken, TokenFailure> verify_token(std::string_view token,
             return TokenFailure::kAuthorizedParty;
         }
     }
-    return VerifiedToken{string_claim(*claims, "sub"), organization_claim(*claims)};
+    verified.subject = string_claim(*claims, "sub");
+    verified.organization = organization_claim(*claims);
+    return verified;
+}
+
+std::optional<TokenFailure> check_token_times(const VerifiedToken& token,
+                                              std::chrono::seconds leeway, std::int64_t now) {
+    // Both sides stay far inside int64: numeric_date clamps to 2^62, leeway is minutes.
+    if (now - leeway.count() >= token.expires_at) {
+        return TokenFailure::kExpired;
+    }
+    if (token.not_before - leeway.count() > now) {
+        return TokenFailure::kNotYetValid;
+    }
+    return std::nullopt;
 }
 
 }  // namespace threadsd::auth

@@ -224,6 +224,9 @@ void JwtKeySet::reload_changed(bool initial) {
     if (new_jwks) {
         jwks_keys_ = std::move(jwks_keys);
     }
+    if (new_pem || new_jwks) {
+        generation_.fetch_add(1, std::memory_order_release);
+    }
 }
 
 JwtKeySet::FileStamp JwtKeySet::stamp_of_configured(const std::string& path) {
@@ -231,7 +234,6 @@ JwtKeySet::FileStamp JwtKeySet::stamp_of_configured(const std::string& path) {
 }
 
 PublicKey JwtKeySet::find(std::string_view kid) {
-    reload_changed(false);
     std::shared_lock read(mutex_);
     // With a JWKS, a kid must be in it: removing a key from the JWKS revokes it, whatever
     // the PEM file holds. The PEM key serves tokens without a kid, and, when it is the only

@@ -7,11 +7,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -278,6 +280,21 @@ BOOST_AUTO_TEST_CASE(a_key_added_to_the_jwks_is_used_without_a_restart) {
     BOOST_TEST(
         clerk.server->stderr_text().find("the keys read before stay in use") != std::string::npos,
         clerk.server->stderr_text());
+}
+
+BOOST_AUTO_TEST_CASE(a_token_used_again_expires_on_time) {
+    // threadsd remembers verified tokens; a remembered one must still expire.
+    ClerkServer clerk({"--clerk-leeway", "0"});
+    auto claims = session_claims();
+    const auto expiry = now_seconds() + 2;
+    claims["exp"] = expiry;
+    const auto token = session_token(claims);
+    BOOST_TEST(clerk.create_with(token).status() == 200u);
+    BOOST_TEST(clerk.create_with(token).status() == 200u);
+    while (now_seconds() < expiry) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    check_error(clerk.create_with(token), 401, "UNAUTHORIZED", "expired");
 }
 
 BOOST_AUTO_TEST_CASE(a_pem_key_verifies_tokens_of_any_kid) {

@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -43,9 +45,30 @@ class BearerAuthenticator {
                                                      std::string_view authorization,
                                                      std::int64_t now);
 
+    /// Most tokens remembered as verified; beyond it the expired ones are dropped, then all.
+    static constexpr std::size_t kMaxRememberedTokens = 10'000;
+
   private:
-    JwtKeySet keys_;      ///< The verification keys, kept current.
-    TokenPolicy policy_;  ///< Issuer, authorized parties, leeway.
+    /// A token that passed verification: its claims, and the keys it was verified with.
+    struct RememberedToken {
+        VerifiedToken claims;          ///< What verification gave.
+        std::uint64_t key_generation;  ///< JwtKeySet::generation() then.
+    };
+    /// Hashes a SHA-256 digest: its first 8 bytes are already uniformly spread.
+    struct DigestHasher {
+        std::size_t operator()(const KeyHash& digest) const noexcept;
+    };
+
+    /// The token's claims: remembered ones (their times checked again), else a full
+    /// verification, remembered when it passes.
+    std::variant<VerifiedToken, TokenFailure> verify(std::string_view token, std::int64_t now);
+
+    JwtKeySet keys_;               ///< The verification keys, kept current.
+    TokenPolicy policy_;           ///< Issuer, authorized parties, leeway.
+    std::mutex remembered_mutex_;  ///< Guards remembered_.
+    /// Verified tokens by SHA-256, so that a session token sent again (a dashboard sends
+    /// the same one for its whole minute) costs a hash instead of an RSA verification.
+    std::unordered_map<KeyHash, RememberedToken, DigestHasher> remembered_;
 };
 
 /// True when an `Authorization` value uses the Bearer scheme (case-insensitive, RFC 9110).

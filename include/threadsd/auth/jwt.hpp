@@ -51,9 +51,16 @@ struct TokenPolicy {
 
 /// The claims threadsd uses from a token that passed every check.
 struct VerifiedToken {
-    std::string subject;       ///< `sub` (the Clerk user), "" when absent.
-    std::string organization;  ///< Active organization: `o.id`, else `org_id`; "" when none.
+    std::string subject;          ///< `sub` (the Clerk user), "" when absent.
+    std::string organization;     ///< Active organization: `o.id`, else `org_id`; "" when none.
+    std::int64_t expires_at = 0;  ///< `exp`: valid before this (plus the leeway).
+    std::int64_t not_before = 0;  ///< The later of `nbf` and `iat` (an early bound if neither).
 };
+
+/// Checks a verified token's times again at `now`: kExpired or kNotYetValid, or nothing
+/// when it is still valid. (For a token verified earlier and remembered.)
+std::optional<TokenFailure> check_token_times(const VerifiedToken& token,
+                                              std::chrono::seconds leeway, std::int64_t now);
 
 /// The key for a token's `kid` ("" when its header has none); null when there is none.
 using KeyLookup = std::function<PublicKey(std::string_view kid)>;

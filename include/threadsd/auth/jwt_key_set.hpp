@@ -3,6 +3,8 @@
 // public key, and/or a JWKS (several keys chosen by `kid`). Each file is checked on every
 // lookup (one stat) and read again when it changed, so keys rotate without a restart.
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -36,10 +38,17 @@ class JwtKeySet {
     /// given file cannot be read or holds no usable key.
     JwtKeySet(std::string pem_file, std::string jwks_file);
 
+    /// Reads a file again when it has changed (one stat per file); a changed file that
+    /// cannot be used is logged and the keys read before stay. Call before find().
+    void refresh() { reload_changed(false); }
+
+    /// Moves whenever keys are replaced, so that a token verified before can be checked
+    /// again against the keys of now.
+    std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
     /// The key for `kid`. With a JWKS configured, a token with a kid needs that kid in the
     /// JWKS; the PEM key serves tokens without a kid, and any kid when there is no JWKS.
-    /// Null when there is no key. Reads a file again first when it has changed; a changed
-    /// file that cannot be used is logged and the keys read before stay.
+    /// Null when there is no key.
     PublicKey find(std::string_view kid);
 
   private:
@@ -68,6 +77,7 @@ class JwtKeySet {
     FileStamp jwks_stamp_;         ///< Of the JWKS file when last tried.
     PublicKey pem_key_;            ///< From pem_file_.
     std::unordered_map<std::string, PublicKey> jwks_keys_;  ///< From jwks_file_, by kid.
+    std::atomic<std::uint64_t> generation_{0};              ///< Count of key replacements.
 };
 
 }  // namespace threadsd::auth
