@@ -41,6 +41,14 @@ RequestHandler::RequestHandler(Router router, store::Store& store, api::ThreadAp
       bearer_(bearer),
       rate_limiter_(default_rate_limit) {}
 
+std::optional<RouteId> RequestHandler::route_of(const Request& head) const {
+    const auto route = router_.match(head.method(), head.target());
+    if (const auto* match = std::get_if<RouteMatch>(&route)) {
+        return match->id;
+    }
+    return std::nullopt;
+}
+
 std::variant<auth::Caller, api::ApiError> RequestHandler::authenticate(const Request& head) const {
     // An API key wins over a bearer token sent alongside it (README, Authentication).
     if (const auto key = head.find("X-API-Key"); key != head.end()) {

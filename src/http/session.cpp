@@ -268,7 +268,8 @@ net::awaitable<void> Session::serve(SessionState& state) {
             const std::size_t size = refused.body().size();
             const bool sent = co_await write(std::move(refused), request_id, false);
             if (sent) {
-                finish_exchange({std::nullopt, &head, request_id, 503, head_.size() + size});
+                finish_exchange(
+                    {context_.handler.route_of(head), &head, request_id, 503, head_.size() + size});
                 co_await drain_then_close(stream_);
             }
             co_return;
@@ -279,7 +280,8 @@ net::awaitable<void> Session::serve(SessionState& state) {
                                 "Transfer-Encoding other than chunked is not supported"});
             const std::size_t size = refused.body().size();
             co_await write(std::move(refused), request_id, false);
-            finish_exchange({std::nullopt, &head, request_id, 400, head_.size() + size});
+            finish_exchange(
+                {context_.handler.route_of(head), &head, request_id, 400, head_.size() + size});
             co_return;
         }
         const bool wants_continue =

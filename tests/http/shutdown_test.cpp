@@ -149,6 +149,10 @@ BOOST_AUTO_TEST_CASE(requests_in_flight_are_answered_and_late_ones_get_503) {
     BOOST_TEST(server.wait_exit(20) == 0);
     SqliteFile file(db);
     BOOST_TEST(file.scalar("SELECT count(*) FROM threads") == "1");
+    // The refused request is counted under its route (an operator sees which requests a
+    // restart turned away), not as "unmatched".
+    const auto log = server.stdout_text();
+    BOOST_TEST(log.find(R"("route":"create","status":503)") != std::string::npos, log);
 }
 
 BOOST_AUTO_TEST_CASE(under_load_no_response_is_cut_and_no_acknowledged_thread_is_lost) {

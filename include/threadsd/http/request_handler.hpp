@@ -60,6 +60,10 @@ class RequestHandler {
     std::variant<Admission, Response> admit(const Request& head, std::string_view request_id,
                                             std::optional<RouteId>& route);
 
+    /// The route `head` matches, if any, without checking anything else: for the metrics
+    /// and the access log of a request refused before admit() (during shutdown, say).
+    std::optional<RouteId> route_of(const Request& head) const;
+
     /// Counts an answered request in the metrics (the session calls it after writing).
     void record(std::optional<RouteId> route, unsigned status, std::chrono::nanoseconds duration) {
         metrics_.record(route, status, duration);
