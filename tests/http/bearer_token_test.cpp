@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -280,6 +281,47 @@ BOOST_AUTO_TEST_CASE(a_key_added_to_the_jwks_is_used_without_a_restart) {
     BOOST_TEST(
         clerk.server->stderr_text().find("the keys read before stay in use") != std::string::npos,
         clerk.server->stderr_text());
+}
+
+BOOST_AUTO_TEST_CASE(tokens_checked_from_many_connections_while_the_keys_rotate) {
+    // Several I/O threads verify, remember and look up tokens while the key file changes
+    // under them (the TSan run of this suite watches the key set and the remembered tokens).
+    ClerkServer clerk({"--workers", "4"});
+    std::atomic<bool> stop{false};
+    std::atomic<int> answered{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.emplace_back([&, i] {
+            HttpClient client(clerk.server->port());
+            auto claims = session_claims();
+            claims["sub"] = "user_" + std::to_string(i);
+            const auto remembered = session_token(claims);
+            for (int n = 0; !stop.load(); ++n) {
+                // Alternate a token seen before with one never seen.
+                claims["sid"] = "sess_" + std::to_string(n);
+                const auto token = n % 2 == 0 ? remembered : session_token(claims);
+                const auto status = client
+                                        .request(verb::get, "/api/v1/threads?limit=1", std::nullopt,
+                                                 {{"Authorization", "Bearer " + token}})
+                                        .status();
+                (status == 200u ? answered : refused).fetch_add(1);
+            }
+        });
+    }
+    // Every version of the file keeps ins_1, so every request must pass.
+    for (int round = 0; round < 20; ++round) {
+        replace_file(clerk.jwks, round % 2 == 0 ? jwks_document({{"ins_1", &clerk_key()},
+                                                                 {"ins_2", &rotated_key()}})
+                                                : jwks_document({{"ins_1", &clerk_key()}}));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    stop = true;
+    for (auto& client : clients) {
+        client.join();
+    }
+    BOOST_TEST(refused.load() == 0);
+    BOOST_TEST(answered.load() > 20);
 }
 
 BOOST_AUTO_TEST_CASE(a_token_used_again_expires_on_time) {
