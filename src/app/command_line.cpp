@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "threadsd/util/text.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::app {
@@ -80,15 +81,6 @@ std::optional<std::string> set_path(std::string& target, std::string_view name,
     }
     target = std::string(value);
     return std::nullopt;
-}
-
-/// Trims spaces and tabs.
-std::string_view trim_spaces(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
 }
 
 /// True for a Clerk organization id: `org_` and 1 to 64 letters and digits.
@@ -210,16 +202,8 @@ const OptionSpec kOptions[] = {
      }},
     {"--clerk-authorized-parties", true, true,
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         auto& parties = c.serve.bearer.authorized_parties;
-         parties.clear();
-         while (!v.empty()) {
-             const auto comma = v.find(',');
-             const auto party = trim_spaces(v.substr(0, comma));
-             if (!party.empty()) {
-                 parties.emplace_back(party);
-             }
-             v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
-         }
+         const auto parties = util::split_list(v);
+         c.serve.bearer.authorized_parties.assign(parties.begin(), parties.end());
          return std::nullopt;
      }},
     {"--clerk-leeway", true, true,
@@ -316,7 +300,7 @@ std::optional<std::string> read_config_file(const std::string& path, std::string
         const auto end = text.find('\n');
         const auto raw = text.substr(0, end);
         text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-        const auto content = trim_spaces(raw);
+        const auto content = util::trim(raw);
         if (content.empty() || content.front() == '#') {
             continue;
         }
@@ -325,12 +309,12 @@ std::optional<std::string> read_config_file(const std::string& path, std::string
         if (equals == std::string_view::npos) {
             return where + "expected name = value";
         }
-        const std::string name = "--" + std::string(trim_spaces(content.substr(0, equals)));
+        const std::string name = "--" + std::string(util::trim(content.substr(0, equals)));
         const OptionSpec* spec = find_option(name);
         if (spec == nullptr || !is_setting(*spec)) {
             return where + "unknown setting " + name.substr(2);
         }
-        settings.push_back({spec, std::string(trim_spaces(content.substr(equals + 1))), where});
+        settings.push_back({spec, std::string(util::trim(content.substr(equals + 1))), where});
     }
     return std::nullopt;
 }
@@ -401,13 +385,7 @@ std::optional<std::string> read_command(const std::vector<std::string>& words, C
 }  // namespace
 
 std::optional<std::string> read_text_file(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
+    return util::read_file(path);
 }
 
 std::string environment_name(std::string_view option) {

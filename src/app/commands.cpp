@@ -24,6 +24,7 @@
 #include "threadsd/store/store.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/log.hpp"
+#include "threadsd/util/text.hpp"
 
 namespace threadsd::app {
 namespace {
@@ -122,13 +123,11 @@ int print_clerk_mappings(store::Connection& connection) {
 }
 
 int import_agents(store::Connection& connection, const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
+    const auto text = util::read_file(path);
+    if (!text) {
         throw CommandFailure{"cannot read " + path};
     }
-    std::stringstream text;
-    text << file.rdbuf();
-    auto parsed = store::parse_agent_import(text.str());
+    auto parsed = store::parse_agent_import(*text);
     if (auto* error = std::get_if<std::string>(&parsed)) {
         throw CommandFailure{path + ": " + *error};
     }

@@ -45,11 +45,11 @@ struct Sha256 {
     EVP_MD_CTX* context;  ///< Reused for every digest on this thread.
 };
 
+}  // namespace
+
 api::ApiError unauthorized(std::string message) {
     return {api::ErrorCode::kUnauthorized, std::move(message)};
 }
-
-}  // namespace
 
 KeyHash hash_api_key(std::string_view secret) {
     thread_local Sha256 sha256;

@@ -2,37 +2,25 @@
 
 #include <boost/beast/core/string.hpp>
 
-#include <cstring>
-
 namespace threadsd::auth {
 
-namespace {
-
-/// A 401 envelope with `message`.
-api::ApiError unauthorized(std::string message) {
-    return {api::ErrorCode::kUnauthorized, std::move(message)};
-}
-
-/// "Bearer" and the space after it.
-constexpr std::size_t kSchemeLength = 7;
-
-}  // namespace
-
-bool is_bearer(std::string_view authorization) {
-    return authorization.size() >= kSchemeLength - 1 &&
-           boost::beast::iequals(authorization.substr(0, kSchemeLength - 1), "Bearer") &&
-           (authorization.size() == kSchemeLength - 1 || authorization[kSchemeLength - 1] == ' ');
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+    constexpr std::string_view kScheme = "Bearer";
+    if (authorization.size() < kScheme.size() ||
+        !boost::beast::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+        return std::nullopt;
+    }
+    const auto rest = authorization.substr(kScheme.size());
+    if (!rest.empty() && rest.front() != ' ') {
+        return std::nullopt;  // "Bearerx ...": another scheme.
+    }
+    const auto start = rest.find_first_not_of(' ');
+    return start == std::string_view::npos ? std::string_view{} : rest.substr(start);
 }
 
 BearerAuthenticator::BearerAuthenticator(const BearerSettings& settings)
     : keys_(settings.public_key_file, settings.jwks_file),
       policy_{settings.issuer, settings.authorized_parties, settings.leeway} {}
-
-std::size_t BearerAuthenticator::DigestHasher::operator()(const KeyHash& digest) const noexcept {
-    std::size_t value = 0;
-    std::memcpy(&value, digest.data(), sizeof value);
-    return value;
-}
 
 std::variant<VerifiedToken, TokenFailure> BearerAuthenticator::verify(std::string_view token,
                                                                       std::int64_t now) {
@@ -68,12 +56,9 @@ std::variant<VerifiedToken, TokenFailure> BearerAuthenticator::verify(std::strin
     return verified;
 }
 
-std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(
-    store::Store& store, std::string_view authorization, std::int64_t now) {
-    std::string_view token = authorization.substr(std::min(authorization.size(), kSchemeLength));
-    while (!token.empty() && token.front() == ' ') {
-        token.remove_prefix(1);
-    }
+std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(store::Store& store,
+                                                                      std::string_view token,
+                                                                      std::int64_t now) {
     if (token.empty()) {
         return unauthorized("Authorization: Bearer needs a token");
     }

@@ -56,20 +56,14 @@ std::optional<std::int64_t> numeric_date(const json::object& claims, std::string
     return std::nullopt;
 }
 
-/// A string claim, or "" when absent or not a string.
-std::string string_claim(const json::object& claims, std::string_view name) {
-    const auto* value = claims.if_contains(name);
-    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 /// The active organization: Clerk's current `o: {id}` claim, else the older `org_id`.
 std::string organization_claim(const json::object& claims) {
     if (const auto* o = claims.if_contains("o"); o != nullptr && o->is_object()) {
-        if (auto id = string_claim(o->as_object(), "id"); !id.empty()) {
+        if (auto id = string_member(o->as_object(), "id"); !id.empty()) {
             return id;
         }
     }
-    return string_claim(claims, "org_id");
+    return string_member(claims, "org_id");
 }
 
 /// True when `signature` is `key`'s RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of `data`.
@@ -91,6 +85,11 @@ bool rs256_verifies(EVP_PKEY* key, std::string_view data, std::string_view signa
 }
 
 }  // namespace
+
+std::string string_member(const json::object& object, std::string_view name) {
+    const auto* value = object.if_contains(name);
+    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
 
 PublicKey adopt_public_key(EVP_PKEY* key) {
     return PublicKey(key, &EVP_PKEY_free);
@@ -228,17 +227,17 @@ std::variant<VerifiedToken, TokenFailure> verify_token(std::string_view token,
     if (const auto failure = check_token_times(verified, policy.leeway, now)) {
         return *failure;
     }
-    if (string_claim(*claims, "iss") != policy.issuer) {
+    if (string_member(*claims, "iss") != policy.issuer) {
         return TokenFailure::kIssuer;
     }
     if (!policy.authorized_parties.empty()) {
-        const auto azp = string_claim(*claims, "azp");
+        const auto azp = string_member(*claims, "azp");
         const auto& allowed = policy.authorized_parties;
         if (std::find(allowed.begin(), allowed.end(), azp) == allowed.end()) {
             return TokenFailure::kAuthorizedParty;
         }
     }
-    verified.subject = string_claim(*claims, "sub");
+    verified.subject = string_member(*claims, "sub");
     verified.organization = organization_claim(*claims);
     return verified;
 }

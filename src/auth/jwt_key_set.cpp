@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "threadsd/util/log.hpp"
+#include "threadsd/util/text.hpp"
 
 namespace threadsd::auth {
 
@@ -80,21 +81,13 @@ PublicKey rsa_key_from_jwk(const json::object& jwk) {
     return adopt_public_key(key);
 }
 
-/// A string member of a JWK, or "" when absent.
-std::string member(const json::object& jwk, std::string_view name) {
-    const auto* value = jwk.if_contains(name);
-    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 /// The whole file, or KeyFileError.
 std::string read_key_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = util::read_file(path);
+    if (!text) {
         throw KeyFileError("cannot read " + path);
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(*text);
 }
 
 }  // namespace
@@ -127,10 +120,10 @@ std::unordered_map<std::string, PublicKey> parse_jwks(std::string_view document)
             continue;
         }
         const auto& jwk = entry.as_object();
-        const auto use = member(jwk, "use");
-        const auto alg = member(jwk, "alg");
-        const auto kid = member(jwk, "kid");
-        if (member(jwk, "kty") != "RSA" || (!use.empty() && use != "sig") ||
+        const auto use = string_member(jwk, "use");
+        const auto alg = string_member(jwk, "alg");
+        const auto kid = string_member(jwk, "kid");
+        if (string_member(jwk, "kty") != "RSA" || (!use.empty() && use != "sig") ||
             (!alg.empty() && alg != "RS256") || kid.empty()) {
             continue;  // Not a key that can verify RS256 tokens by kid.
         }

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "threadsd/http/message.hpp"
+#include "threadsd/util/text.hpp"
 
 namespace threadsd::http {
 
@@ -29,28 +29,15 @@ std::optional<ip::address> parse_address(std::string_view text) {
     return unmapped(address);
 }
 
-/// Calls `each` with every comma-separated entry of `list`, trimmed; empty entries skipped.
-template <typename Each>
-void for_each_entry(std::string_view list, Each&& each) {
-    while (!list.empty()) {
-        const auto comma = list.find(',');
-        const auto entry = trim_header_value(list.substr(0, comma));
-        if (!entry.empty()) {
-            each(entry);
-        }
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    }
-}
-
 }  // namespace
+
+std::string address_text(const ip::address& address) {
+    return unmapped(address).to_string();
+}
 
 std::variant<TrustedProxies, std::string> TrustedProxies::parse(std::string_view list) {
     TrustedProxies proxies;
-    std::string error;
-    for_each_entry(list, [&](std::string_view entry) {
-        if (!error.empty()) {
-            return;
-        }
+    for (const auto entry : util::split_list(list)) {
         boost::system::error_code ec;
         const std::string text(entry);
         if (text.find('/') == std::string::npos) {
@@ -60,13 +47,13 @@ std::variant<TrustedProxies, std::string> TrustedProxies::parse(std::string_view
                 } else {
                     proxies.v6_.emplace_back(address->to_v6(), 128);
                 }
-                return;
+                continue;
             }
         } else if (text.find(':') == std::string::npos) {
             auto network = ip::make_network_v4(text, ec);
             if (!ec) {
                 proxies.v4_.push_back(network.canonical());
-                return;
+                continue;
             }
         } else {
             auto network = ip::make_network_v6(text, ec);
@@ -81,13 +68,10 @@ std::variant<TrustedProxies, std::string> TrustedProxies::parse(std::string_view
                 } else {
                     proxies.v6_.push_back(network.canonical());
                 }
-                return;
+                continue;
             }
         }
-        error = "'" + text + "' is neither an IP address nor a network such as 10.0.0.0/8";
-    });
-    if (!error.empty()) {
-        return error;
+        return "'" + text + "' is neither an IP address nor a network such as 10.0.0.0/8";
     }
     return proxies;
 }
@@ -117,11 +101,12 @@ std::string TrustedProxies::client_address(
     // right: past our own proxies, the first address is the client they saw.
     ip::address client = unmapped(peer);
     if (!trusts(client)) {
-        return client.to_string();
+        return address_text(client);
     }
     std::vector<std::string_view> entries;
     for (const auto value : forwarded_for) {
-        for_each_entry(value, [&](std::string_view entry) { entries.push_back(entry); });
+        const auto listed = util::split_list(value);
+        entries.insert(entries.end(), listed.begin(), listed.end());
     }
     for (auto entry = entries.rbegin(); entry != entries.rend(); ++entry) {
         const auto address = parse_address(*entry);

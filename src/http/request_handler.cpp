@@ -56,21 +56,18 @@ std::variant<auth::Caller, api::ApiError> RequestHandler::authenticate(const Req
     }
     const auto authorization = head.find(beast::http::field::authorization);
     if (authorization == head.end()) {
-        return api::ApiError{api::ErrorCode::kUnauthorized,
-                             bearer_ != nullptr
-                                 ? "X-API-Key header or Authorization: Bearer token is required"
-                                 : "X-API-Key header is required"};
+        return auth::unauthorized(
+            bearer_ != nullptr ? "X-API-Key header or Authorization: Bearer token is required"
+                               : "X-API-Key header is required");
     }
-    const auto value = trim_header_value(authorization->value());
-    if (!auth::is_bearer(value)) {
-        return api::ApiError{api::ErrorCode::kUnauthorized,
-                             "Authorization must use the Bearer scheme"};
+    const auto token = auth::bearer_token(trim_header_value(authorization->value()));
+    if (!token) {
+        return auth::unauthorized("Authorization must use the Bearer scheme");
     }
     if (bearer_ == nullptr) {
-        return api::ApiError{api::ErrorCode::kUnauthorized,
-                             "bearer tokens are not accepted by this server; use X-API-Key"};
+        return auth::unauthorized("bearer tokens are not accepted by this server; use X-API-Key");
     }
-    return bearer_->authenticate(store_, value, util::unix_millis_now() / 1000);
+    return bearer_->authenticate(store_, *token, util::unix_millis_now() / 1000);
 }
 
 std::variant<Admission, Response> RequestHandler::admit(const Request& head,
@@ -124,11 +121,9 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
         // Expected under overload, so not logged per request: the client retries.
         co_return retry_later_response(
             {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
-    } catch (const store::StoreFailure& error) {
-        // The writer logs the cause (throttled); this line ties the 500 to its request.
-        util::log_error("request " + std::string(admission.request_id) +
-                        " failed: " + error.what());
     } catch (const std::exception& error) {
+        // Store failures included: the writer logs their cause (at most once a second),
+        // and this line ties the 500 to its request.
         util::log_error("request " + std::string(admission.request_id) +
                         " failed: " + error.what());
     } catch (...) {

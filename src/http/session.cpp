@@ -99,9 +99,7 @@ class Session {
     Session(beast::tcp_stream& stream, SessionContext context)
         : stream_(stream), context_(context), peer_(peer_address(stream)) {
         if (peer_) {
-            // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; log them as a.b.c.d,
-            // as the forwarded client is logged.
-            client_ = TrustedProxies().client_address(*peer_, {});
+            client_ = address_text(*peer_);
         }
     }
 

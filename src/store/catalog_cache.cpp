@@ -23,7 +23,7 @@ bool CatalogCache::SecretHashEqual::operator()(const SecretHash& a,
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::size_t CatalogCache::SecretHashHasher::operator()(const SecretHash& hash) const noexcept {
+std::size_t SecretHashHasher::operator()(const SecretHash& hash) const noexcept {
     std::size_t value = 0;
     std::memcpy(&value, hash.data(), sizeof value);
     return value;

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/access_log.hpp"
 #include "support/error_envelope.hpp"
 #include "support/files.hpp"
 #include "support/http_client.hpp"
@@ -192,13 +193,9 @@ struct ProxiedThreadsd {
     boost::json::object access_entry(const std::string& request_id) const {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         do {
-            std::istringstream lines(server.stdout_text());
-            std::string line;
-            while (std::getline(lines, line)) {
-                boost::system::error_code ec;
-                auto entry = boost::json::parse(line, ec);  // The last line may be unfinished.
-                if (!ec && entry.as_object().at("requestId").as_string() == request_id) {
-                    return entry.as_object();
+            for (auto& entry : access_log_entries(server.stdout_text())) {
+                if (entry.at("requestId").as_string() == request_id) {
+                    return std::move(entry);
                 }
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/access_log.hpp"
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -97,12 +98,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_and_metrics_need_no_credentials_and_count_
     BOOST_TEST(server.wait_exit(20) == 0);
     const auto log = server.stdout_text();
     BOOST_TEST(log.find(key.substr(4)) == std::string::npos, "the access log shows the key");
-    std::istringstream lines(log);
-    std::string line;
-    std::vector<boost::json::object> entries;
-    while (std::getline(lines, line)) {
-        entries.push_back(boost::json::parse(line).as_object());
-    }
+    const auto entries = access_log_entries(log);
     // healthz, readyz, the 405, three creates, the 400, the 401, the 404 and metrics.
     BOOST_TEST(entries.size() == 10u, log);
     bool saw_create = false;
@@ -138,10 +134,8 @@ BOOST_AUTO_TEST_CASE(the_access_log_can_be_turned_off) {
 /// The `client` field of every access-log line of a server that has exited.
 std::vector<std::string> logged_clients(const ServerProcess& server) {
     std::vector<std::string> clients;
-    std::istringstream lines(server.stdout_text());
-    std::string line;
-    while (std::getline(lines, line)) {
-        clients.emplace_back(boost::json::parse(line).as_object().at("client").as_string());
+    for (const auto& entry : access_log_entries(server.stdout_text())) {
+        clients.emplace_back(entry.at("client").as_string());
     }
     return clients;
 }

@@ -39,6 +39,9 @@ struct Caller {
     std::optional<std::int64_t> rate_limit;  ///< The key's own requests per second, if set.
 };
 
+/// A 401 UNAUTHORIZED envelope with `message`, for every way credentials are refused.
+api::ApiError unauthorized(std::string message);
+
 /// Checks an `X-API-Key` header value (already trimmed) against the store's current
 /// catalog. Unknown, revoked and missing keys are all 401s; the message never echoes the key.
 std::variant<Caller, api::ApiError> authenticate_api_key(store::Store& store,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,11 +39,10 @@ class BearerAuthenticator {
     /// Reads the key files of `settings` (which must be enabled()); throws KeyFileError.
     explicit BearerAuthenticator(const BearerSettings& settings);
 
-    /// Checks an `Authorization` header value (already trimmed) that starts with the Bearer
-    /// scheme, at `now` (seconds since the epoch). Every refusal is a 401 that says what kind
-    /// of failure it was; none quotes the token.
-    std::variant<Caller, api::ApiError> authenticate(store::Store& store,
-                                                     std::string_view authorization,
+    /// Checks the `token` of an `Authorization: Bearer` header (see bearer_token()), at
+    /// `now` (seconds since the epoch). Every refusal is a 401 that says what kind of
+    /// failure it was; none quotes the token.
+    std::variant<Caller, api::ApiError> authenticate(store::Store& store, std::string_view token,
                                                      std::int64_t now);
 
     /// Most tokens remembered as verified; beyond it the expired ones are dropped, then all.
@@ -54,11 +54,6 @@ class BearerAuthenticator {
         VerifiedToken claims;          ///< What verification gave.
         std::uint64_t key_generation;  ///< JwtKeySet::generation() then.
     };
-    /// Hashes a SHA-256 digest: its first 8 bytes are already uniformly spread.
-    struct DigestHasher {
-        std::size_t operator()(const KeyHash& digest) const noexcept;
-    };
-
     /// The token's claims: remembered ones (their times checked again), else a full
     /// verification, remembered when it passes.
     std::variant<VerifiedToken, TokenFailure> verify(std::string_view token, std::int64_t now);
@@ -68,10 +63,11 @@ class BearerAuthenticator {
     std::mutex remembered_mutex_;  ///< Guards remembered_.
     /// Verified tokens by SHA-256, so that a session token sent again (a dashboard sends
     /// the same one for its whole minute) costs a hash instead of an RSA verification.
-    std::unordered_map<KeyHash, RememberedToken, DigestHasher> remembered_;
+    std::unordered_map<KeyHash, RememberedToken, store::SecretHashHasher> remembered_;
 };
 
-/// True when an `Authorization` value uses the Bearer scheme (case-insensitive, RFC 9110).
-bool is_bearer(std::string_view authorization);
+/// The token of an `Authorization` value that uses the Bearer scheme (case-insensitive,
+/// RFC 9110), "" when it has none; nothing for another scheme.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 }  // namespace threadsd::auth

@@ -5,6 +5,8 @@
 
 #include <openssl/types.h>
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -22,6 +24,10 @@ using PublicKey = std::shared_ptr<EVP_PKEY>;
 
 /// Takes ownership of `key` (null stays null).
 PublicKey adopt_public_key(EVP_PKEY* key);
+
+/// The string member `name` of a JSON object (a claim, a JWK field), "" when it is absent
+/// or not a string.
+std::string string_member(const boost::json::object& object, std::string_view name);
 
 /// Decodes unpadded base64url (RFC 7515 section 2); nothing when `text` is not that.
 std::optional<std::string> decode_base64url(std::string_view text);

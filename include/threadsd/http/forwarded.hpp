@@ -14,6 +14,10 @@
 
 namespace threadsd::http {
 
+/// `address` as the access log names a client: an IPv4-mapped IPv6 address (a dual-stack
+/// listener's view of an IPv4 peer) as the IPv4 address.
+std::string address_text(const boost::asio::ip::address& address);
+
 /// The proxies (addresses and CIDR networks) whose X-Forwarded-For is believed.
 class TrustedProxies {
   public:

@@ -26,6 +26,11 @@ namespace threadsd::store {
 /// SHA-256 of an API key, the cache's key for keys.
 using SecretHash = std::array<std::uint8_t, 32>;
 
+/// Hashes a SHA-256 digest for a hash map: its first 8 bytes are already uniformly random.
+struct SecretHashHasher {
+    std::size_t operator()(const SecretHash& hash) const noexcept;
+};
+
 /// Keys by hash and live agents by (organization, id); thread-safe.
 class CatalogCache {
   public:
@@ -81,10 +86,6 @@ class CatalogCache {
     std::optional<typename Map::mapped_type> get_or_load(Map& map, Key&& key,
                                                          std::int64_t generation, const Load& load);
 
-    /// Hashes a key hash: its first 8 bytes are already uniformly random.
-    struct SecretHashHasher {
-        std::size_t operator()(const SecretHash& hash) const noexcept;
-    };
     /// Compares key hashes in constant time (CRYPTO_memcmp). Only hashes are compared, and
     /// learning a hash's bytes does not give the key, but nothing here depends on where
     /// two of them first differ either.
