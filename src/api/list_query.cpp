@@ -6,6 +6,7 @@
 #include <string>
 
 #include "threadsd/util/clock.hpp"
+#include "threadsd/util/text.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::api {
@@ -13,19 +14,6 @@ namespace {
 
 ApiError bad_request(std::string message) {
     return {ErrorCode::kBadRequest, std::move(message)};
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // RFC 3986 percent-decoding; nothing when a % is not followed by two hex digits.
@@ -40,8 +28,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
         if (i + 2 >= text.size()) {
             return std::nullopt;
         }
-        const int high = hex_value(text[i + 1]);
-        const int low = hex_value(text[i + 2]);
+        const int high = util::hex_digit_value(text[i + 1]);
+        const int low = util::hex_digit_value(text[i + 2]);
         if (high < 0 || low < 0) {
             return std::nullopt;
         }

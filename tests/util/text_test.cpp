@@ -29,4 +29,40 @@ BOOST_AUTO_TEST_CASE(read_file_gives_nothing_for_a_missing_file) {
     BOOST_TEST(threadsd::util::read_file("/proc/self/cmdline").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(hex_digit_value_knows_both_cases) {
+    using threadsd::util::hex_digit_value;
+    BOOST_TEST(hex_digit_value('0') == 0);
+    BOOST_TEST(hex_digit_value('9') == 9);
+    BOOST_TEST(hex_digit_value('a') == 10);
+    BOOST_TEST(hex_digit_value('F') == 15);
+    BOOST_TEST(hex_digit_value('g') == -1);
+    BOOST_TEST(hex_digit_value(' ') == -1);
+}
+
+BOOST_AUTO_TEST_CASE(utf8_sequence_length_follows_rfc_3629) {
+    using threadsd::util::utf8_sequence_length;
+    BOOST_TEST(utf8_sequence_length("a") == 1u);
+    BOOST_TEST(utf8_sequence_length("\xc3\xa9") == 2u);
+    BOOST_TEST(utf8_sequence_length("\xe2\x82\xac") == 3u);
+    BOOST_TEST(utf8_sequence_length("\xf0\x9f\x98\x80") == 4u);
+    BOOST_TEST(utf8_sequence_length("") == 0u);
+    BOOST_TEST(utf8_sequence_length("\xc0\xaf") == 0u);          // overlong '/'
+    BOOST_TEST(utf8_sequence_length("\xed\xa0\x80") == 0u);      // a surrogate
+    BOOST_TEST(utf8_sequence_length("\xf4\x90\x80\x80") == 0u);  // above U+10FFFF
+    BOOST_TEST(utf8_sequence_length("\xe2\x82") == 0u);          // cut short
+    BOOST_TEST(utf8_sequence_length("\x80") == 0u);              // a lone continuation
+}
+
+BOOST_AUTO_TEST_CASE(replace_invalid_utf8_replaces_each_bad_byte_and_keeps_the_rest) {
+    using threadsd::util::replace_invalid_utf8;
+    BOOST_TEST(!replace_invalid_utf8("/api/v1/threads/\xc3\xa9").has_value());
+    const auto replaced = replace_invalid_utf8(
+        "/a\xff\xfe"
+        "b\xc3\xa9\xe2\x82");
+    BOOST_TEST_REQUIRE(replaced.has_value());
+    BOOST_TEST(*replaced ==
+               "/a\xef\xbf\xbd\xef\xbf\xbd"
+               "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
