@@ -154,6 +154,55 @@ std::string describe_key(const std::string& key) {
     return "the key \"" + key + "\"";
 }
 
+/// `text` with every number's exponent of more than nine significant digits written as
+/// 999999999 (with its sign). Boost.JSON refuses an exponent beyond INT_MAX, which JSON
+/// allows; within a body of any size this limit allows, both forms give the same double
+/// (infinity or zero), so a valid document is not refused for it.
+std::string clamp_exponents(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool in_string = false;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char c = text[i];
+        if (in_string) {
+            out.push_back(c);
+            if (c == '\\' && i + 1 < text.size()) {
+                out.push_back(text[++i]);
+            } else if (c == '"') {
+                in_string = false;
+            }
+            ++i;
+            continue;
+        }
+        out.push_back(c);
+        ++i;
+        if (c == '"') {
+            in_string = true;
+            continue;
+        }
+        // Outside strings, an e or E followed by a digit or sign is a number's exponent
+        // (true and false have no digit after their e).
+        if ((c != 'e' && c != 'E') || i == text.size()) {
+            continue;
+        }
+        if (text[i] == '+' || text[i] == '-') {
+            out.push_back(text[i++]);
+        }
+        const std::size_t digits = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            ++i;
+        }
+        std::string_view exponent = text.substr(digits, i - digits);
+        const auto significant = exponent.find_first_not_of('0');
+        if (significant != std::string_view::npos && exponent.size() - significant > 9) {
+            exponent = "999999999";
+        }
+        out.append(exponent);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::variant<json::value, JsonSyntaxError> parse_json_strict(std::string_view text,
@@ -164,6 +213,12 @@ std::variant<json::value, JsonSyntaxError> parse_json_strict(std::string_view te
     json::basic_parser<DuplicateRejectingHandler> parser(options);
     json::error_code ec;
     const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+    if (ec == json::error::exponent_overflow) {
+        const std::string clamped = clamp_exponents(text);
+        if (clamped != text) {
+            return parse_json_strict(clamped, subject, items);
+        }
+    }
     const auto& handler = parser.handler();
     if (handler.found_duplicate) {
         std::string where = handler.open_object_path();

@@ -158,6 +158,9 @@ net::awaitable<ApiResult> ThreadApi::patch_thread(const auth::Caller& caller,
         };
         merge(thread.metadata_json, patch.metadata, "metadata");
         merge(thread.variables_json, patch.variables, "variables");
+        if (auto error = check_maps_size(thread.metadata_json, thread.variables_json, limits_)) {
+            throw ApiFailure(std::move(*error));
+        }
         thread.updated_at = next_update_time(thread);
         context.threads.update_maps(thread);
     };

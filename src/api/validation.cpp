@@ -174,7 +174,23 @@ std::variant<CreateThreadRequest, ApiError> parse_create_request(std::string_vie
         return std::move(*error);
     }
     request.variables_json = std::move(std::get<0>(variables));
+    if (auto error = check_maps_size(request.metadata_json, request.variables_json, limits)) {
+        return std::move(*error);
+    }
     return request;
+}
+
+std::optional<ApiError> check_maps_size(const std::optional<std::string>& metadata_json,
+                                        const std::optional<std::string>& variables_json,
+                                        const InputLimits& limits) {
+    const std::size_t size =
+        (metadata_json ? metadata_json->size() : 0) + (variables_json ? variables_json->size() : 0);
+    if (size <= limits.max_maps_bytes) {
+        return std::nullopt;
+    }
+    return ApiError{ErrorCode::kBadRequest, "metadata and variables together exceed " +
+                                                std::to_string(limits.max_maps_bytes) +
+                                                " bytes as JSON"};
 }
 
 std::variant<PatchThreadRequest, ApiError> parse_patch_request(std::string_view body,

@@ -193,7 +193,11 @@ int serve(const CommandLine& line) {
     // holds, and only then does the io_context that its completions post to go away.
     net::io_context io(static_cast<int>(workers));
     store::Store store(line.database, line.serve.durability, line.serve.max_queued_writes);
-    api::ThreadApi thread_api(store, line.serve.input);
+    // A thread's maps may hold what one create body can carry, and no more: that bounds
+    // every answer that contains them.
+    api::InputLimits input = line.serve.input;
+    input.max_maps_bytes = line.serve.http.max_body_bytes;
+    api::ThreadApi thread_api(store, input);
     // Key files are read now, so a bad one stops the start with one line.
     std::unique_ptr<auth::BearerAuthenticator> bearer;
     if (line.serve.bearer.enabled()) {

@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -133,6 +134,18 @@ BOOST_AUTO_TEST_CASE(refuses_invalid_utf8) {
     refuse("{\"k\":\"\xed\xa0\x80\"}");      // UTF-8 encoded surrogate
     refuse("{\"\xfe\":\"v\"}");              // in a key
     refuse("{\"k\":\"\xf4\x90\x80\x80\"}");  // above U+10FFFF
+}
+
+BOOST_AUTO_TEST_CASE(accepts_exponents_of_any_length) {
+    // Boost.JSON alone refuses an exponent beyond INT_MAX; JSON has no such limit.
+    const std::string nines(1000, '9');
+    BOOST_TEST(std::isinf(accept("{\"n\":1e" + nines + "}").as_object().at("n").as_double()));
+    BOOST_TEST(accept("{\"n\":1e-" + nines + "}").as_object().at("n").as_double() == 0.0);
+    BOOST_TEST(accept("{\"n\":2e0000000000001}").as_object().at("n").as_double() == 20.0);
+    // Strings that look like exponents are left as they are.
+    const json::value value = accept("{\"n\":1e" + nines + ",\"s\":\"e" + nines + "\"}");
+    BOOST_TEST(value.as_object().at("s").as_string() == "e" + nines);
+    refuse("{\"n\":1e}");
 }
 
 BOOST_AUTO_TEST_CASE(accepts_valid_utf8) {

@@ -361,4 +361,29 @@ BOOST_AUTO_TEST_CASE(create_invalid_unicode_refused) {
     BOOST_TEST(std::holds_alternative<ApiError>(invalid));
 }
 
+BOOST_AUTO_TEST_CASE(create_maps_together_are_bounded_as_json) {
+    // Each map within its own limits, but together over the bound: 20 + 20 bytes of JSON.
+    InputLimits limits = kDefaults;
+    limits.max_maps_bytes = 30;
+    expect_created(create_body(R"("metadata":{"a":"0123456789"})"), limits);
+    const ApiError error = expect_create_refused(
+        create_body(R"("metadata":{"a":"0123456789"},"variables":{"b":"0123456789"})"), "30 bytes",
+        limits);
+    BOOST_TEST(error.message.find("metadata and variables") != std::string::npos, error.message);
+    // Escapes count as the JSON that is stored and written, not as decoded bytes.
+    expect_create_refused(create_body(R"("metadata":{"a":"\u0000\u0000\u0000\u0000"})"), "30 bytes",
+                          limits);
+}
+
+BOOST_AUTO_TEST_CASE(check_maps_size_counts_both_maps) {
+    InputLimits limits = kDefaults;
+    limits.max_maps_bytes = 10;
+    BOOST_TEST(!threadsd::api::check_maps_size(std::nullopt, std::nullopt, limits).has_value());
+    BOOST_TEST(!threadsd::api::check_maps_size(std::string(5, 'x'), std::string(5, 'y'), limits));
+    BOOST_TEST(threadsd::api::check_maps_size(std::string(5, 'x'), std::string(6, 'y'), limits)
+                   .has_value());
+    BOOST_TEST(
+        threadsd::api::check_maps_size(std::string(11, 'x'), std::nullopt, limits).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

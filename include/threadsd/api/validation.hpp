@@ -50,6 +50,12 @@ std::variant<std::optional<std::string>, ApiError> merge_string_map(
     const std::optional<std::string>& stored, const boost::json::object& patch,
     std::string_view field, const InputLimits& limits);
 
+/// Checks that the stored maps of a thread, as JSON text, are together within
+/// `limits.max_maps_bytes`. Nothing when they are.
+std::optional<ApiError> check_maps_size(const std::optional<std::string>& metadata_json,
+                                        const std::optional<std::string>& variables_json,
+                                        const InputLimits& limits);
+
 /// The reason a thread is closed with when none is given.
 inline constexpr std::string_view kDefaultCloseReason = "ENDED";
 
