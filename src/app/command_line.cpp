@@ -249,11 +249,16 @@ const OptionSpec kOptions[] = {
      }},
     {"--max-header-bytes", true, true,
      [](CommandLine& c, std::string_view v) {
-         return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024, kMiB);
+         return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024,
+                         http::kMaxHeaderBytesCeiling);
      }},
     {"--max-body-bytes", true, true,
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_body_bytes, "--max-body-bytes", v, 1024, 64 * kMiB);
+     }},
+    {"--max-framing-bytes", true, true,
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.http.max_framing_bytes, "--max-framing-bytes", v, 64, kMiB);
      }},
     {"--max-map-keys", true, true,
      [](CommandLine& c, std::string_view v) {
@@ -560,8 +565,9 @@ serve:
                             allowed azp values, comma-separated (default: any)
   --clerk-leeway DUR        clock skew allowed on exp, nbf and iat (default 5s)
   --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
-  --max-header-bytes N      request line plus headers (default 16384)
+  --max-header-bytes N      request line plus headers (default 16384, at most 65535)
   --max-body-bytes N        request body (default 65536)
+  --max-framing-bytes N     chunk sizes, extensions and trailers of a body (default 16384)
   --max-map-keys N          keys in metadata or variables (default 64)
   --max-key-bytes N         bytes in one map key (default 128)
   --max-value-bytes N       bytes in one map value (default 8192)

@@ -90,7 +90,7 @@ std::variant<Caller, api::ApiError> authenticate_api_key(store::Store& store,
     if (key->revoked_at) {
         return unauthorized("X-API-Key has been revoked");
     }
-    return Caller{key->organization_id, key->id, generation, key->rate_limit};
+    return Caller{key->organization_id, key->id, generation, key->rate_limit, Credential::kApiKey};
 }
 
 }  // namespace threadsd::auth

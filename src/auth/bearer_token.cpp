@@ -82,7 +82,7 @@ std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(store::Sto
     }
     // Rate limits count per Clerk user and organization, as they count per API key.
     return Caller{*organization, "clerk:" + claims.subject + "@" + claims.organization, generation,
-                  std::nullopt};
+                  std::nullopt, Credential::kBearerToken};
 }
 
 }  // namespace threadsd::auth

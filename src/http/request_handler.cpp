@@ -100,15 +100,24 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
         return error_response(kInternalError);
     }
     if (auto* error = std::get_if<api::ApiError>(&caller)) {
-        return error_response(*error);
+        auto response = error_response(*error);
+        // RFC 9110 section 11.6.1: a 401 names the schemes that would be accepted.
+        response.set(beast::http::field::www_authenticate,
+                     bearer_ != nullptr ? R"(ApiKey realm="threadsd", Bearer realm="threadsd")"
+                                        : R"(ApiKey realm="threadsd")");
+        return response;
     }
     const auto& who = std::get<auth::Caller>(caller);
     const auto rate = rate_limiter_.rate_for(who.rate_limit);
     if (const auto retry_after = rate_limiter_.admit(who.key_id, rate)) {
-        return retry_later_response(
-            {api::ErrorCode::kTooManyRequests, "X-API-Key is over its rate limit of " +
-                                                   std::to_string(rate) + " requests per second"},
-            *retry_after);
+        // Named after what the caller sent, so it knows which limit it met.
+        const std::string_view limited = who.credential == auth::Credential::kBearerToken
+                                             ? "the bearer token's user"
+                                             : "X-API-Key";
+        return retry_later_response({api::ErrorCode::kTooManyRequests,
+                                     std::string(limited) + " is over its rate limit of " +
+                                         std::to_string(rate) + " requests per second"},
+                                    *retry_after);
     }
     return Admission{std::get<RouteMatch>(std::move(route)),
                      std::get<auth::Caller>(std::move(caller)), request_id};
@@ -204,6 +213,10 @@ Response RequestHandler::metrics_response() const {
     // Against requests_total, it shows whether clients (or the proxy) reuse connections.
     gauge("threadsd_connections_accepted_total", "Connections accepted.", "counter",
           listener_ != nullptr ? listener_->accepted_connections() : 0);
+    // Nonzero means a bug of threadsd's: each is logged with its request id.
+    gauge("threadsd_connection_failures_total",
+          "Connections closed because serving them raised an unexpected error.", "counter",
+          listener_ != nullptr ? listener_->failed_sessions() : 0);
     gauge("threadsd_threads_created_total", "Threads created (creates answered 200).", "counter",
           metrics_.count(RouteId::kCreateWebThread, 200));
     auto& writer = store_.writer();

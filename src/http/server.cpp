@@ -101,8 +101,7 @@ net::awaitable<void> Server::accept_loop() {
             // Over the limit: a short answer on the connection's own strand; the accept
             // loop and the sessions already open carry on.
             auto executor = stream.get_executor();
-            auto refusal = refuse_connection(
-                std::move(stream), SessionContext{handler_, limits_, draining_, access_log_});
+            auto refusal = refuse_connection(std::move(stream), session_context());
             net::co_spawn(executor, std::move(refusal), log_failure("refusal"));
             continue;
         }
@@ -112,8 +111,7 @@ net::awaitable<void> Server::accept_loop() {
             std::lock_guard lock(sessions_mutex_);
             sessions_.insert(state);
         }
-        auto session = run_session(
-            std::move(stream), SessionContext{handler_, limits_, draining_, access_log_}, state);
+        auto session = run_session(std::move(stream), session_context(), state);
         auto on_end = [this, state, report = log_failure("session")](std::exception_ptr error) {
             {
                 std::lock_guard lock(sessions_mutex_);
@@ -152,8 +150,8 @@ net::awaitable<void> Server::close_idle_sessions_after(std::chrono::milliseconds
         // On the session's strand, so `idle` and `stream` are read consistently: a busy
         // session finishes its request and then sees `draining_`.
         net::post(state->executor, [state] {
-            if (state->stream != nullptr && state->idle) {
-                state->stream->cancel();
+            if (state->cancel && state->idle) {
+                state->cancel();
             }
         });
     }

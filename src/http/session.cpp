@@ -4,20 +4,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
+#include <type_traits>
 
-#include "threadsd/http/access_log.hpp"
 #include "threadsd/http/request_id.hpp"
+#include "threadsd/http/request_reader.hpp"
 #include "threadsd/http/response_head.hpp"
 #include "threadsd/util/clock.hpp"
+#include "threadsd/util/log.hpp"
 
 namespace threadsd::http {
 
@@ -28,130 +26,285 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr auto kAsTuple = net::as_tuple(net::use_awaitable);
-using Parser = bhttp::request_parser<bhttp::string_body>;
-
-/// How reading the rest of a request ended.
-enum class BodyOutcome {
-    kRead,       ///< The whole request is in the parser.
-    kTooLarge,   ///< Over the body limit: answer 413 and close.
-    kMalformed,  ///< Bad chunk framing: answer 400 and close.
-    kGone,       ///< Peer closed, timed out or reset: nothing to answer.
-};
-
-// Errors of Beast's HTTP category that mean "these bytes are not HTTP" rather than
-// "the connection ended".
-bool is_syntax_error(const beast::error_code& ec) {
-    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
-           ec != bhttp::error::need_more;
-}
-
-// A request that frames its body with something other than chunked is refused outright:
-// guessing its length is how request smuggling starts.
-bool has_unsupported_transfer_coding(const Request& head) {
-    return head.find(bhttp::field::transfer_encoding) != head.end() && !head.chunked();
-}
-
 using Clock = std::chrono::steady_clock;
 
-/// The peer's address, or nothing when the socket no longer knows it.
-std::optional<net::ip::address> peer_address(beast::tcp_stream& stream) {
-    beast::error_code ec;
-    const auto endpoint = stream.socket().remote_endpoint(ec);
-    if (ec) {
-        return std::nullopt;
-    }
-    return endpoint.address();
-}
+/// Bytes asked of the socket per read. Small, so an idle connection's buffer stays small.
+constexpr std::size_t kReadBytes = 4096;
+/// A buffer grown past this by a large request is given back once the connection is idle.
+constexpr std::size_t kIdleBufferBytes = 8192;
+/// How long, and how many bytes, a connection being closed keeps reading what the client
+/// still sends: enough for a client to stop and read its answer, no more.
+constexpr std::chrono::seconds kLinger{1};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
+/// The interim answer to `Expect: 100-continue`.
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-/// One answered request, as metrics and the access log see it.
-struct Exchange {
-    std::optional<RouteId> route;    ///< Matched route, if any.
-    const Request* head = nullptr;   ///< The request's head; null when it was not HTTP.
-    std::string_view request_id;     ///< Sent back in X-Request-Id.
-    unsigned status = 0;             ///< Status sent.
-    std::size_t response_bytes = 0;  ///< Head and body sent.
-};
-
-// Says goodbye after a final answer: no more sending, then wait (briefly) for the client
-// to close.
-net::awaitable<void> drain_then_close(beast::tcp_stream& stream) {
-    beast::error_code ignored;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    // Read what the client still sends until it closes, for at most a second: closing
-    // with unread bytes would reset the connection and could lose the answer.
-    stream.expires_after(std::chrono::seconds(1));
-    char sink[1024];
-    const net::mutable_buffer into = net::buffer(sink);
-    for (;;) {
-        auto [read_ec, bytes] = co_await stream.async_read_some(into, kAsTuple);
-        (void)bytes;
-        if (read_ec) {
-            co_return;
+/// The peer's address, or nothing when the socket no longer knows it (or is not TCP).
+template <class Stream>
+std::optional<net::ip::address> peer_address(Stream& stream) {
+    if constexpr (std::is_same_v<typename Stream::protocol_type, net::ip::tcp>) {
+        beast::error_code ec;
+        const auto endpoint = stream.socket().remote_endpoint(ec);
+        if (!ec) {
+            return endpoint.address();
         }
     }
+    return std::nullopt;
 }
 
+/// The readable bytes of `buffer` as text.
+std::string_view view_of(const beast::flat_buffer& buffer) {
+    return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+/// What the session does after an exchange.
+enum class Next {
+    kNextRequest,  ///< The connection stays open for the next request.
+    kClose,        ///< An answer said goodbye: close, after the linger.
+    kGone,         ///< The peer left, or timed out: nothing more to say.
+};
+
 /// One connection's coroutine state and the steps of its request loop.
+template <class Stream>
 class Session {
   public:
     /// Serves `stream`, which outlives the session.
-    Session(beast::tcp_stream& stream, SessionContext context)
-        : stream_(stream), context_(context), peer_(peer_address(stream)) {
+    Session(Stream& stream, SessionContext context, SessionState& state)
+        : stream_(stream), context_(context), state_(state), peer_(peer_address(stream)) {
+        buffer_.max_size(context.limits.max_header_bytes + kReadBytes);
         if (peer_) {
             client_ = address_text(*peer_);
         }
     }
 
-    /// The request loop: read, admit, read the body, handle, write; until the end.
-    net::awaitable<void> serve(SessionState& state);
+    /// The request loop, until an exchange ends the connection; its one way out.
+    net::awaitable<void> serve();
+
+    /// Answers `response` to a connection it will not serve, then closes it.
+    net::awaitable<void> turn_away(Response response);
+
+    /// The X-Request-Id of the request being served, for a log line about it.
+    const std::string& request_id() const { return request_id_; }
 
   private:
-    /// Reads the body of an admitted (or refused) request within the body limit.
-    net::awaitable<BodyOutcome> read_body(Parser& parser);
-    /// Finishes the response's headers and writes it; false when the peer is gone.
-    net::awaitable<bool> write(Response response, const std::string& request_id, bool keep_alive,
-                               bool head_only = false);
-    /// Answers bytes that are not a usable request; the caller closes afterwards.
-    net::awaitable<void> refuse(const api::ApiError& error);
-    /// Counts an answered request in the metrics and writes its access log line.
-    void finish_exchange(const Exchange& exchange);
+    /// Waits for the first byte of the next request; false when the connection ends.
+    net::awaitable<bool> wait_for_request();
+    /// Reads, decides and answers one request.
+    net::awaitable<Next> exchange();
+    /// Feeds `reader` from the buffer and the socket until its state changes; false when
+    /// the peer left or the request's deadline passed first.
+    net::awaitable<bool> read(RequestReader& reader);
+    /// Reads as `read` does; nothing when `reader` has what it waited for, or else what
+    /// follows: the peer is gone, or the reader's refusal has been answered.
+    net::awaitable<std::optional<Next>> read_or_refuse(RequestReader& reader);
+    /// Sends `100 Continue`; false when the peer is gone.
+    net::awaitable<bool> send_continue();
+    /// Every reply and every refusal ends here: writes `response` and says what follows.
+    net::awaitable<Next> answer(Response response, bool keep_alive);
+    /// After a goodbye: no more sending, then read what the client still sends until it
+    /// closes (within kLinger and kLingerBytes), since closing on unread bytes resets the
+    /// connection and can destroy the answer before the client reads it.
+    net::awaitable<void> linger();
+    /// Counts the answered request in the metrics and writes its access log line.
+    void finish_exchange(unsigned status, std::size_t response_bytes);
 
-    beast::tcp_stream& stream_;  ///< The connection.
+    /// What the current exchange has learned, for its metrics and log line.
+    struct Exchange {
+        bool started = false;           ///< A byte of a request was read.
+        const Request* head = nullptr;  ///< Its head, once parsed.
+        std::optional<RouteId> route;   ///< The matched route, if any.
+        std::size_t request_bytes = 0;  ///< Body bytes received.
+    };
+
+    Stream& stream_;             ///< The connection.
     SessionContext context_;     ///< Handler and limits.
+    SessionState& state_;        ///< What shutdown sees.
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
     std::string head_;           ///< A response's status line and headers; capacity is reused.
-    std::optional<boost::asio::ip::address> peer_;  ///< The other end of the connection.
+    std::optional<net::ip::address> peer_;  ///< The other end of the connection.
     std::string client_;  ///< The peer's address as text: the client unless a proxy says else.
-    Clock::time_point started_;  ///< When the current request's first byte was there.
+    Clock::time_point started_;   ///< When the current request's first byte was there.
+    Clock::time_point deadline_;  ///< When the current request must be complete.
+    std::string request_id_;      ///< X-Request-Id of the current request.
+    Exchange exchange_;           ///< The current request, as far as it is known.
 };
 
-net::awaitable<BodyOutcome> Session::read_body(Parser& parser) {
-    if (parser.is_done()) {
-        co_return BodyOutcome::kRead;
+template <class Stream>
+net::awaitable<void> Session<Stream>::serve() {
+    for (;;) {
+        if (buffer_.size() == 0) {
+            const bool more = co_await wait_for_request();
+            if (!more) {
+                break;
+            }
+        }
+        const Next next = co_await exchange();
+        if (next == Next::kNextRequest) {
+            continue;
+        }
+        if (next == Next::kClose) {
+            co_await linger();
+        }
+        break;
     }
-    const auto declared = parser.content_length();
-    if (declared && *declared > context_.limits.max_body_bytes) {
-        co_return BodyOutcome::kTooLarge;
+}
+
+template <class Stream>
+net::awaitable<void> Session<Stream>::turn_away(Response response) {
+    const Next next = co_await answer(std::move(response), false);
+    if (next == Next::kClose) {
+        co_await linger();
     }
-    // Enforced by Beast for chunked bodies, whose size is learned while reading.
-    parser.body_limit(context_.limits.max_body_bytes);
-    auto [ec, bytes] = co_await bhttp::async_read(stream_, buffer_, parser, kAsTuple);
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::wait_for_request() {
+    // A large request grew the buffer; an idle connection keeps only a small one.
+    if (buffer_.capacity() > kIdleBufferBytes) {
+        buffer_.shrink_to_fit();
+    }
+    // Idle between requests: shutdown may cut this wait, and only this one.
+    state_.idle = true;
+    if (context_.draining.load()) {
+        co_return false;
+    }
+    stream_.expires_after(context_.limits.idle_timeout);
+    auto [ec, bytes] = co_await stream_.async_read_some(buffer_.prepare(kReadBytes), kAsTuple);
+    state_.idle = false;
+    if (ec) {
+        co_return false;  // Closed by the peer, idle timeout, or shutdown.
+    }
+    buffer_.commit(bytes);
+    co_return true;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::read(RequestReader& reader) {
+    const ReadState waiting = reader.state();
+    if (waiting != ReadState::kHead && waiting != ReadState::kBody) {
+        co_return true;  // Nothing to read: no body, or refused before reading it.
+    }
+    for (;;) {
+        if (buffer_.size() > 0) {
+            buffer_.consume(reader.feed(view_of(buffer_)));
+        }
+        if (reader.state() != waiting) {
+            co_return true;
+        }
+        // The reader refuses a head before it fills the buffer, and takes every body byte
+        // it is given, so there is always room; the check only guards the invariant.
+        const std::size_t room = buffer_.max_size() - buffer_.size();
+        if (room == 0) {
+            co_return false;
+        }
+        stream_.expires_at(deadline_);
+        auto [ec, bytes] =
+            co_await stream_.async_read_some(buffer_.prepare(std::min(kReadBytes, room)), kAsTuple);
+        if (ec) {
+            co_return false;
+        }
+        buffer_.commit(bytes);
+    }
+}
+
+template <class Stream>
+net::awaitable<std::optional<Next>> Session<Stream>::read_or_refuse(RequestReader& reader) {
+    const bool read_all = co_await read(reader);
+    exchange_.request_bytes = reader.body_bytes();
+    if (!read_all) {
+        co_return Next::kGone;
+    }
+    if (reader.state() != ReadState::kFailed) {
+        co_return std::nullopt;
+    }
+    Response refusal = error_response(reader.error());
+    const Next next = co_await answer(std::move(refusal), false);
+    co_return next;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::send_continue() {
+    // Within the request's own deadline: waiting for permission does not extend it.
+    stream_.expires_at(std::min(deadline_, Clock::now() + context_.limits.write_timeout));
+    auto [ec, bytes] = co_await net::async_write(stream_, net::buffer(kContinue), kAsTuple);
     (void)bytes;
-    if (!ec) {
-        co_return BodyOutcome::kRead;
+    co_return !ec;
+}
+
+template <class Stream>
+net::awaitable<Next> Session<Stream>::exchange() {
+    const auto& limits = context_.limits;
+    // One deadline for the whole request, counted from its first byte.
+    started_ = Clock::now();
+    deadline_ = started_ + limits.request_timeout;
+    exchange_ = Exchange{};
+    exchange_.started = true;
+    request_id_.clear();
+    // A request that begins after shutdown began is told to retry elsewhere.
+    const bool arrived_while_draining = context_.draining.load();
+
+    RequestReader reader(limits);  // Fresh per request: never reused.
+    const std::optional<Next> no_head = co_await read_or_refuse(reader);
+    if (no_head) {
+        co_return *no_head;
     }
-    if (ec == bhttp::error::body_limit) {
-        co_return BodyOutcome::kTooLarge;
+    const Request& head = reader.request();
+    exchange_.head = &head;
+    request_id_ = request_id_for(head["X-Request-Id"]);
+    const bool keep_alive = head.version() >= 11 && head.keep_alive() && !arrived_while_draining;
+
+    if (arrived_while_draining) {
+        exchange_.route = context_.handler.route_of(head);
+        Response refusal = retry_later_response(
+            {api::ErrorCode::kServiceUnavailable, "the server is shutting down"}, 1);
+        const Next next = co_await answer(std::move(refusal), false);
+        co_return next;
     }
-    co_return is_syntax_error(ec) ? BodyOutcome::kMalformed : BodyOutcome::kGone;
+
+    auto admission = context_.handler.admit(head, request_id_, exchange_.route);
+    if (auto* refused = std::get_if<Response>(&admission)) {
+        Response refusal = std::move(*refused);
+        // A client waiting for permission to send its body is answered at once, and the
+        // connection closed, since its body may or may not follow.
+        if (reader.expects_continue()) {
+            const Next next = co_await answer(std::move(refusal), false);
+            co_return next;
+        }
+        // Otherwise the body is read and dropped, which keeps the connection usable.
+        reader.start_body(false);
+        const bool read_all = co_await read(reader);
+        exchange_.request_bytes = reader.body_bytes();
+        if (!read_all) {
+            co_return Next::kGone;
+        }
+        const bool usable = reader.state() == ReadState::kDone;
+        const Next next = co_await answer(std::move(refusal), keep_alive && usable);
+        co_return next;
+    }
+
+    reader.start_body(true);
+    if (reader.state() == ReadState::kBody && reader.expects_continue()) {
+        const bool sent = co_await send_continue();
+        if (!sent) {
+            co_return Next::kGone;
+        }
+    }
+    const std::optional<Next> no_body = co_await read_or_refuse(reader);
+    if (no_body) {
+        co_return *no_body;
+    }
+    Admission admitted = std::get<Admission>(std::move(admission));
+    Response response = co_await context_.handler.handle(std::move(admitted), reader.request());
+    const bool still_alive = keep_alive && !context_.draining.load();
+    const Next next = co_await answer(std::move(response), still_alive);
+    co_return next;
 }
 
 // Serializes the head of `response` into `head` (a buffer the caller reuses) and writes
 // head and body in one gathered write within `timeout`; false when the peer is gone.
-net::awaitable<bool> send_response(beast::tcp_stream& stream, std::string& head,
-                                   const Response& response, const std::string& request_id,
-                                   bool keep_alive, bool head_only,
+template <class Stream>
+net::awaitable<bool> send_response(Stream& stream, std::string& head, const Response& response,
+                                   const std::string& request_id, bool keep_alive, bool head_only,
                                    std::chrono::milliseconds timeout) {
     serialize_response_head(head, response, current_http_date(), request_id, keep_alive);
     // A response to HEAD carries the headers of the full response but no body
@@ -164,36 +317,67 @@ net::awaitable<bool> send_response(beast::tcp_stream& stream, std::string& head,
     co_return !ec;
 }
 
-net::awaitable<bool> Session::write(Response response, const std::string& request_id,
-                                    bool keep_alive, bool head_only) {
-    const bool sent = co_await send_response(stream_, head_, response, request_id, keep_alive,
+template <class Stream>
+net::awaitable<Next> Session<Stream>::answer(Response response, bool keep_alive) {
+    if (request_id_.empty()) {
+        request_id_ = request_id_for({});
+    }
+    const bool head_only =
+        exchange_.head != nullptr && exchange_.head->method() == bhttp::verb::head;
+    const unsigned status = response.result_int();
+    const std::size_t body_size = head_only ? 0 : response.body().size();
+    const bool sent = co_await send_response(stream_, head_, response, request_id_, keep_alive,
                                              head_only, context_.limits.write_timeout);
-    co_return sent;
+    if (!sent) {
+        co_return Next::kGone;
+    }
+    finish_exchange(status, head_.size() + body_size);
+    co_return keep_alive ? Next::kNextRequest : Next::kClose;
 }
 
-void Session::finish_exchange(const Exchange& exchange) {
+template <class Stream>
+net::awaitable<void> Session<Stream>::linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
+    stream_.expires_after(kLinger);
+    char sink[4096];
+    const net::mutable_buffer into = net::buffer(sink);
+    for (std::size_t drained = 0; drained < kLingerBytes;) {
+        auto [ec, bytes] = co_await stream_.async_read_some(into, kAsTuple);
+        if (ec) {
+            co_return;
+        }
+        drained += bytes;
+    }
+}
+
+template <class Stream>
+void Session<Stream>::finish_exchange(unsigned status, std::size_t response_bytes) {
+    if (!exchange_.started) {
+        return;  // A connection turned away before it sent a request.
+    }
     const auto duration = Clock::now() - started_;
-    context_.handler.record(exchange.route, exchange.status, duration);
+    context_.handler.record(exchange_.route, status, duration);
     const auto& settings = context_.access_log;
     if (!settings.enabled) {
         return;
     }
     AccessRecord record;
-    record.request_id = exchange.request_id;
-    record.route = route_name(exchange.route);
-    std::string forwarded_client;
+    record.request_id = request_id_;
+    record.route = route_name(exchange_.route);
     record.client = client_;
-    record.status = exchange.status;
+    record.status = status;
     record.duration = duration;
-    record.response_bytes = exchange.response_bytes;
-    if (exchange.head != nullptr) {
-        record.method = exchange.head->method_string();
-        const std::string_view target = exchange.head->target();
+    record.request_bytes = exchange_.request_bytes;
+    record.response_bytes = response_bytes;
+    std::string forwarded_client;
+    if (const Request* head = exchange_.head) {
+        record.method = head->method_string();
+        const std::string_view target = head->target();
         record.path = target.substr(0, target.find('?'));
-        record.request_bytes = exchange.head->body().size();
         if (peer_ && !settings.trusted_proxies.empty()) {
             std::vector<std::string_view> forwarded_for;
-            const auto [first, last] = exchange.head->equal_range("X-Forwarded-For");
+            const auto [first, last] = head->equal_range("X-Forwarded-For");
             for (auto field = first; field != last; ++field) {
                 forwarded_for.push_back(field->value());
             }
@@ -204,182 +388,53 @@ void Session::finish_exchange(const Exchange& exchange) {
     write_access_log(access_log_line(record, util::unix_millis_now()));
 }
 
-// Answers a request whose bytes could not be used, then the caller closes.
-net::awaitable<void> Session::refuse(const api::ApiError& error) {
-    // Named locals, never temporaries, in a co_await full-expression: g++ 12 destroys such
-    // temporaries twice (a double free that aborts the process).
-    Response response = error_response(error);
-    const std::string request_id = request_id_for({});
-    const unsigned status = response.result_int();
-    co_await write(std::move(response), request_id, false);
-    finish_exchange({std::nullopt, nullptr, request_id, status, head_.size()});
-}
-
-net::awaitable<void> Session::serve(SessionState& state) {
-    const auto& limits = context_.limits;
-    for (;;) {
-        if (buffer_.size() == 0) {
-            // Idle between requests: shutdown may cut this wait, and only this one.
-            state.idle = true;
-            if (context_.draining.load()) {
-                co_return;
-            }
-            stream_.expires_after(limits.idle_timeout);
-            auto [ec, bytes] = co_await stream_.async_read_some(buffer_.prepare(4096), kAsTuple);
-            state.idle = false;
-            if (ec) {
-                co_return;  // Closed by the peer, idle timeout, or shutdown.
-            }
-            buffer_.commit(bytes);
-        }
-
-        // One deadline for the whole request, counted from its first byte.
-        started_ = Clock::now();
-        // A request that begins after shutdown began is told to retry elsewhere.
-        const bool arrived_while_draining = context_.draining.load();
-        stream_.expires_after(limits.request_timeout);
-        Parser parser;  // Fresh per request: a parser is never reused.
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(boost::none);  // Checked after routing; see read_body.
-        auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
-        (void)bytes;
-        if (ec == bhttp::error::header_limit) {
-            const api::ApiError too_large{api::ErrorCode::kHeaderFieldsTooLarge,
-                                          "request line and headers exceed " +
-                                              std::to_string(limits.max_header_bytes) + " bytes"};
-            co_await refuse(too_large);
-            co_return;
-        }
-        if (ec) {
-            if (is_syntax_error(ec)) {
-                const api::ApiError not_http{api::ErrorCode::kBadRequest,
-                                             "the request is not valid HTTP/1.1"};
-                co_await refuse(not_http);
-            }
-            co_return;
-        }
-        const Request& head = parser.get();
-        const std::string request_id = request_id_for(head["X-Request-Id"]);
-        if (arrived_while_draining) {
-            Response refused = retry_later_response(
-                {api::ErrorCode::kServiceUnavailable, "the server is shutting down"}, 1);
-            const std::size_t size = refused.body().size();
-            const bool sent = co_await write(std::move(refused), request_id, false);
-            if (sent) {
-                finish_exchange(
-                    {context_.handler.route_of(head), &head, request_id, 503, head_.size() + size});
-                co_await drain_then_close(stream_);
-            }
-            co_return;
-        }
-        if (has_unsupported_transfer_coding(head)) {
-            Response refused =
-                error_response({api::ErrorCode::kBadRequest,
-                                "Transfer-Encoding other than chunked is not supported"});
-            const std::size_t size = refused.body().size();
-            co_await write(std::move(refused), request_id, false);
-            finish_exchange(
-                {context_.handler.route_of(head), &head, request_id, 400, head_.size() + size});
-            co_return;
-        }
-        const bool wants_continue =
-            beast::iequals(trim_header_value(head[bhttp::field::expect]), "100-continue");
-
-        std::optional<RouteId> route;
-        auto admission = context_.handler.admit(head, request_id, route);
-        Response response;
-        BodyOutcome body = BodyOutcome::kGone;
-        if (auto* refused = std::get_if<Response>(&admission)) {
-            response = std::move(*refused);
-            // Reading a refused body keeps the connection usable, unless the client is
-            // waiting for permission to send it.
-            if (!wants_continue || parser.is_done()) {
-                body = co_await read_body(parser);
-            }
-            if (body == BodyOutcome::kGone && !wants_continue) {
-                co_return;
-            }
-        } else {
-            if (wants_continue && !parser.is_done()) {
-                const auto declared = parser.content_length();
-                if (!declared || *declared <= limits.max_body_bytes) {
-                    bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-                    stream_.expires_after(limits.write_timeout);
-                    auto [write_ec, written] =
-                        co_await bhttp::async_write(stream_, go_on, kAsTuple);
-                    (void)written;
-                    if (write_ec) {
-                        co_return;
-                    }
-                    // Back to the request's own deadline for the body.
-                    stream_.expires_after(limits.request_timeout);
-                }
-            }
-            body = co_await read_body(parser);
-            switch (body) {
-                case BodyOutcome::kRead: {
-                    Admission admitted = std::get<Admission>(std::move(admission));
-                    response = co_await context_.handler.handle(std::move(admitted), parser.get());
-                    break;
-                }
-                case BodyOutcome::kTooLarge:
-                    response =
-                        error_response({api::ErrorCode::kPayloadTooLarge,
-                                        "request body exceeds " +
-                                            std::to_string(limits.max_body_bytes) + " bytes"});
-                    break;
-                case BodyOutcome::kMalformed:
-                    response = error_response({api::ErrorCode::kBadRequest,
-                                               "the request body's chunked framing is invalid"});
-                    break;
-                case BodyOutcome::kGone:
-                    co_return;
-            }
-        }
-
-        const bool keep_alive = body == BodyOutcome::kRead && parser.get().version() >= 11 &&
-                                parser.get().keep_alive() && !context_.draining.load();
-        const bool head_only = parser.get().method() == bhttp::verb::head;
-        const unsigned status = response.result_int();
-        const std::size_t body_size = head_only ? 0 : response.body().size();
-        const bool written = co_await write(std::move(response), request_id, keep_alive, head_only);
-        if (written) {
-            finish_exchange({route, &parser.get(), request_id, status, head_.size() + body_size});
-        }
-        if (!written || !keep_alive) {
-            co_return;
-        }
-    }
-}
-
 }  // namespace
 
-net::awaitable<void> refuse_connection(beast::tcp_stream stream, SessionContext context) {
-    Response response = retry_later_response(
+template <class Stream>
+net::awaitable<void> refuse_connection(Stream stream, SessionContext context) {
+    SessionState state;
+    Session<Stream> session(stream, context, state);
+    Response refusal = retry_later_response(
         {api::ErrorCode::kServiceUnavailable, "the server is at its connection limit"}, 1);
-    std::string head;
-    const std::string request_id = request_id_for({});
-    const bool sent = co_await send_response(stream, head, response, request_id, false, false,
-                                             context.limits.write_timeout);
-    if (sent) {
-        co_await drain_then_close(stream);
-    }
+    co_await session.turn_away(std::move(refusal));
 }
 
-net::awaitable<void> run_session(beast::tcp_stream stream, SessionContext context,
+template <class Stream>
+net::awaitable<void> run_session(Stream stream, SessionContext context,
                                  std::shared_ptr<SessionState> state) {
-    state->stream = &stream;
-    Session session(stream, context);
+    state->cancel = [&stream] { stream.cancel(); };
+    Session<Stream> session(stream, context, *state);
+    std::exception_ptr failure;
     try {
-        co_await session.serve(*state);
+        co_await session.serve();
     } catch (...) {
-        state->stream = nullptr;
-        throw;
+        failure = std::current_exception();
     }
-    state->stream = nullptr;
+    state->cancel = nullptr;
+    if (failure) {
+        // A fault of the server's own, not of the client: this connection alone ends.
+        context.failures.fetch_add(1, std::memory_order_relaxed);
+        std::string what = "a non-standard exception";
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& error) {
+            what = error.what();
+        } catch (...) {
+        }
+        const std::string& id = session.request_id();
+        util::log_error("connection closed: serving request " + (id.empty() ? "-" : id) +
+                        " failed: " + what);
+    }
     // Tell the peer we are done; errors here only mean it already left.
     beast::error_code ignored;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream.socket().shutdown(net::socket_base::shutdown_send, ignored);
 }
+
+template net::awaitable<void> run_session(beast::tcp_stream, SessionContext,
+                                          std::shared_ptr<SessionState>);
+template net::awaitable<void> run_session(LocalStream, SessionContext,
+                                          std::shared_ptr<SessionState>);
+template net::awaitable<void> refuse_connection(beast::tcp_stream, SessionContext);
+template net::awaitable<void> refuse_connection(LocalStream, SessionContext);
 
 }  // namespace threadsd::http

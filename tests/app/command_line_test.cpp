@@ -225,7 +225,9 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
     BOOST_TEST(with("--workers", "1").serve.workers == 1u);
     BOOST_TEST(with("--workers", "256").serve.workers == 256u);
     BOOST_TEST(with("--max-header-bytes", "1024").serve.http.max_header_bytes == 1024u);
-    BOOST_TEST(with("--max-header-bytes", "1048576").serve.http.max_header_bytes == 1048576u);
+    BOOST_TEST(with("--max-header-bytes", "65535").serve.http.max_header_bytes == 65535u);
+    BOOST_TEST(with("--max-framing-bytes", "64").serve.http.max_framing_bytes == 64u);
+    BOOST_TEST(with("--max-framing-bytes", "1048576").serve.http.max_framing_bytes == 1048576u);
     BOOST_TEST(with("--max-body-bytes", "1024").serve.http.max_body_bytes == 1024u);
     BOOST_TEST(with("--max-body-bytes", "67108864").serve.http.max_body_bytes == 67108864u);
     BOOST_TEST(with("--max-map-keys", "1").serve.input.max_map_keys == 1u);
@@ -243,7 +245,8 @@ BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
 
     const std::vector<std::pair<std::string, std::vector<std::string>>> bad_values = {
         {"--workers", {"0", "257", "-1", "two", "", "1.5", "4 ", " 4", "+4", "0x10"}},
-        {"--max-header-bytes", {"1023", "1048577", "abc", "", "16k"}},
+        {"--max-header-bytes", {"1023", "65536", "1048576", "abc", "", "16k"}},
+        {"--max-framing-bytes", {"63", "1048577", "x", ""}},
         {"--max-body-bytes", {"1023", "67108865", "-1", "", "64KiB"}},
         {"--max-map-keys", {"0", "100001", "x", ""}},
         {"--max-key-bytes", {"0", "1048577", "x", ""}},

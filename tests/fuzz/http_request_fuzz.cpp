@@ -1,131 +1,136 @@
-// libFuzzer target: bytes from a client, read the way a session reads them.
+// libFuzzer target: bytes from a client, served by the real session (http::run_session)
+// over a unix socket pair, with a handler that routes with the real router and echoes.
+// The limits are small, so that inputs reach every one of them: the head, the body, and
+// the chunked framing allowance.
 //
-// Each request in the bytes (pipelined requests included) gets a fresh Beast parser with
-// the server's header limit, then the body limit once the head is routed; its head goes
-// through the router, the header checks and the list query parser, and a response head is
-// serialized with the request id the server would echo. Besides sanitizer reports, the
-// run stops when the response head could be split by the client (a CR or LF from the
-// request in it) or an echoed request id breaks its rules.
+// Besides sanitizer reports, the run stops when what the session wrote is not a sequence
+// of well-formed HTTP/1.1 responses, when a response follows one that said
+// `Connection: close`, when an error is not the contract's envelope, or when the session
+// let an exception escape. At exit it prints how many responses of each status it saw,
+// which scripts/fuzz reads to check that the limits were reached.
 
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <variant>
 
-#include "threadsd/api/error.hpp"
-#include "threadsd/api/list_query.hpp"
-#include "threadsd/http/limits.hpp"
-#include "threadsd/http/message.hpp"
-#include "threadsd/http/request_id.hpp"
-#include "threadsd/http/response_head.hpp"
-#include "threadsd/http/router.hpp"
+#include "support/echo_handler.hpp"
+#include "support/session_harness.hpp"
 
 namespace {
 
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace http = threadsd::http;
-namespace api = threadsd::api;
-using Parser = bhttp::request_parser<bhttp::string_body>;
 
 /// Stops the run with a crash report when an invariant does not hold.
-void require(bool holds) {
+void require(bool holds, const char* what) {
     if (!holds) {
+        std::fprintf(stderr, "invariant broken: %s\n", what);
         std::abort();
     }
 }
 
-/// What the server does with a parsed head, minus the store: route, check, answer.
-void handle_head(const http::Router& router, const http::Request& head) {
-    const auto route = router.match(head.method(), head.target());
-    const auto request_id = http::request_id_for(head["X-Request-Id"]);
-    require(http::is_acceptable_request_id(request_id));
-    (void)http::is_json_media_type(http::trim_header_value(head[bhttp::field::content_type]));
+/// Responses seen, by status (100 to 599).
+std::array<std::atomic<std::uint64_t>, 600> seen{};
 
-    http::Response response;
-    if (const auto* match = std::get_if<http::RouteMatch>(&route)) {
-        for (const auto& parameter : match->parameters) {
-            require(parameter.find('/') == std::string::npos);
-        }
-        const std::string_view target = head.target();
-        const auto question = target.find('?');
-        if (match->id == http::RouteId::kListThreads && question != std::string_view::npos) {
-            const auto query = api::parse_list_query(target.substr(question + 1));
-            if (const auto* error = std::get_if<api::ApiError>(&query)) {
-                response = http::error_response(*error);
-            }
-        }
-        if (response.body().empty()) {
-            response = http::json_response(200, "{}");
-        }
-    } else {
-        const auto& miss = std::get<http::RouteMiss>(route);
-        response = http::error_response(
-            {miss.path_known ? api::ErrorCode::kMethodNotAllowed : api::ErrorCode::kNotFound,
-             "no"});
-        if (miss.path_known) {
-            response.set(bhttp::field::allow, miss.allow);
+/// Prints the tally at exit: `statuses: 200=12 400=3 ...`.
+void print_tally() {
+    std::fprintf(stderr, "statuses:");
+    for (std::size_t status = 100; status < seen.size(); ++status) {
+        if (const auto count = seen[status].load()) {
+            std::fprintf(stderr, " %zu=%llu", status, static_cast<unsigned long long>(count));
         }
     }
-    std::string out;
-    http::serialize_response_head(out, response, "Thu, 01 Jan 2026 00:00:00 GMT", request_id,
-                                  head.keep_alive());
-    // Exactly one blank line, at the end: nothing from the request split the head.
-    require(out.size() >= 4 && out.compare(out.size() - 4, 4, "\r\n\r\n") == 0);
-    require(out.find("\r\n\r\n") == out.size() - 4);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        require(out[i] != '\n' || (i > 0 && out[i - 1] == '\r'));
-        require(out[i] != '\r' || (i + 1 < out.size() && out[i + 1] == '\n'));
+    std::fprintf(stderr, "\n");
+}
+
+/// Checks that an error body is exactly the envelope for `status`.
+void check_envelope(const std::string& body, unsigned status) {
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(body, ec);
+    require(!ec && value.is_object(), "an error body is not a JSON object");
+    const auto& object = value.as_object();
+    require(object.size() == 4, "an error envelope has other than four members");
+    require(object.contains("status") && object.at("status").is_int64() &&
+                object.at("status").as_int64() == static_cast<std::int64_t>(status),
+            "an envelope's status differs from the response's");
+    require(object.contains("success") && object.at("success") == false,
+            "an envelope's success is not false");
+    require(object.contains("message") && object.at("message").is_string() &&
+                !object.at("message").as_string().empty(),
+            "an envelope has no message");
+    require(object.contains("code") && object.at("code").is_string(), "an envelope has no code");
+}
+
+/// Parses what the session wrote, response by response, and checks each.
+void check_responses(std::string_view bytes) {
+    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    bool closed = false;
+    while (!bytes.empty()) {
+        require(!closed, "a response followed one that closed the connection");
+        if (bytes.substr(0, kContinue.size()) == kContinue) {
+            seen[100].fetch_add(1);  // The interim answer to Expect: 100-continue.
+            bytes.remove_prefix(kContinue.size());
+            continue;
+        }
+        bhttp::response_parser<bhttp::empty_body> parser;
+        parser.eager(false);
+        boost::beast::error_code ec;
+        const std::size_t head_size =
+            parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+        require(!ec && parser.is_header_done(), "the session wrote bytes that are not a response");
+        const auto& response = parser.get();
+        require(response.version() == 11, "a response is not HTTP/1.1");
+        const unsigned status = response.result_int();
+        require(status >= 200 && status < 600, "a final response has an odd status");
+        seen[status].fetch_add(1);
+        require(response.count("X-Request-Id") == 1, "a response has no X-Request-Id");
+        const auto length = parser.content_length();
+        require(length.has_value(), "a response has no Content-Length");
+        bytes.remove_prefix(head_size);
+        // Every body here is JSON. A head followed by no body is the answer to HEAD, which
+        // the echo routes always refuse (404 or 405).
+        if (bytes.empty() || bytes.front() != '{') {
+            require(status == 404 || status == 405, "a response lost its body");
+        } else {
+            require(bytes.size() >= *length, "a response body is cut short");
+            if (status >= 400) {
+                check_envelope(std::string(bytes.substr(0, *length)), status);
+            }
+            bytes.remove_prefix(*length);
+        }
+        closed = !response.keep_alive();
     }
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const http::Router router = http::Router::threads_api();
-    const http::HttpLimits limits;
-    beast::flat_buffer buffer;
-    buffer.commit(boost::asio::buffer_copy(buffer.prepare(size), boost::asio::buffer(data, size)));
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    std::atexit(print_tally);
+    return 0;
+}
 
-    // At most a few requests per input, as a pipelining client would send them.
-    for (int request = 0; request < 8 && buffer.size() > 0; ++request) {
-        Parser parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(boost::none);
-        parser.eager(false);
-        beast::error_code ec;
-        while (!parser.is_header_done() && !ec && buffer.size() > 0) {
-            buffer.consume(parser.put(buffer.data(), ec));
-        }
-        if (ec || !parser.is_header_done()) {
-            return 0;  // answered 400 or 431 (or waiting for more) by the server
-        }
-        handle_head(router, parser.get());
-        // As Session::read_body: a declared length over the limit is a 413 before any
-        // byte of the body is read (Beast would reserve the declared length otherwise).
-        const auto declared = parser.content_length();
-        if (declared && *declared > limits.max_body_bytes) {
-            return 0;
-        }
-        parser.body_limit(limits.max_body_bytes);
-        parser.eager(true);
-        while (!parser.is_done() && !ec && buffer.size() > 0) {
-            buffer.consume(parser.put(buffer.data(), ec));
-        }
-        if (ec == bhttp::error::need_more) {
-            ec = {};
-        }
-        if (ec || !parser.is_done()) {
-            return 0;
-        }
-        require(parser.get().body().size() <= limits.max_body_bytes);
-    }
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static http::HttpLimits limits = [] {
+        http::HttpLimits small;
+        small.max_header_bytes = 1024;
+        small.max_body_bytes = 512;
+        small.max_framing_bytes = 128;
+        return small;
+    }();
+    threadsd::test::EchoHandler handler;
+    const auto run = threadsd::test::serve_bytes(
+        handler, limits, std::string_view(reinterpret_cast<const char*>(data), size));
+    require(run.ended, "an exception escaped the session");
+    require(run.failures == 0, "the session failed on an exception");
+    check_responses(run.received);
     return 0;
 }

@@ -378,6 +378,37 @@ BOOST_AUTO_TEST_CASE(next_to_a_jwks_the_pem_key_serves_only_tokens_without_a_kid
         "UNAUTHORIZED", "unknown key");
 }
 
+BOOST_AUTO_TEST_CASE(a_bearer_caller_over_its_rate_limit_is_told_about_its_token) {
+    ClerkServer clerk({"--rate-limit", "1"});
+    const auto token = session_token();
+    HttpClient client(clerk.server->port());
+    const Headers bearer{{"Authorization", "Bearer " + token}};
+    std::optional<HttpResult> limited;
+    for (int i = 0; i < 5 && !limited; ++i) {
+        auto response = client.request(verb::get, "/api/v1/threads", std::nullopt, bearer);
+        if (response.status() == 429u) {
+            limited = std::move(response);
+        }
+    }
+    BOOST_TEST_REQUIRE(limited.has_value());
+    // The message names what was sent: a bearer token, not an X-API-Key it never sent.
+    check_error(*limited, 429, "TOO_MANY_REQUESTS", "bearer token");
+    BOOST_TEST(limited->message.body().find("X-API-Key") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_401_names_both_schemes_in_www_authenticate) {
+    ClerkServer clerk;
+    HttpClient client(clerk.server->port());
+    const auto refused = client.request(verb::get, "/api/v1/threads");
+    check_error(refused, 401, "UNAUTHORIZED");
+    BOOST_TEST(refused.header("WWW-Authenticate") ==
+               R"(ApiKey realm="threadsd", Bearer realm="threadsd")");
+    const auto bad_token = client.request(verb::get, "/api/v1/threads", std::nullopt,
+                                          {{"Authorization", "Bearer not.a.token"}});
+    check_error(bad_token, 401, "UNAUTHORIZED");
+    BOOST_TEST(bad_token.header("WWW-Authenticate").find("Bearer") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(an_api_key_wins_over_a_bearer_token) {
     ClerkServer clerk;
     HttpClient client(clerk.server->port());

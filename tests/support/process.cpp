@@ -52,13 +52,15 @@ pid_t spawn_command(std::vector<std::string> argv_storage, const std::string& ou
     if (fd3 >= 0) {
         posix_spawn_file_actions_adddup2(&actions, fd3, 3);
     }
+    // The extra entries come first: getenv() takes the first of two entries with a name,
+    // so an extra entry replaces ours.
     std::vector<std::string> environment_storage(extra_environment);
     std::vector<char*> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        environment.push_back(*entry);
-    }
     for (auto& entry : environment_storage) {
         environment.push_back(entry.data());
+    }
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        environment.push_back(*entry);
     }
     environment.push_back(nullptr);
     pid_t pid = -1;

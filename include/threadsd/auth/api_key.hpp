@@ -29,6 +29,13 @@ GeneratedKey generate_api_key();
 /// SHA-256 of `secret` via OpenSSL.
 KeyHash hash_api_key(std::string_view secret);
 
+/// How a caller proved who it is.
+enum class Credential {
+    kNone,         ///< Nothing needed (health and metrics).
+    kApiKey,       ///< An X-API-Key header.
+    kBearerToken,  ///< An Authorization: Bearer token (Clerk).
+};
+
 /// The caller a request acts for, once authenticated.
 struct Caller {
     std::string organization_id;  ///< Every query is scoped to this organization.
@@ -36,7 +43,8 @@ struct Caller {
     /// The catalog generation the key was checked at; later lookups for this request
     /// (its agent) use it too.
     std::int64_t catalog_generation = 0;
-    std::optional<std::int64_t> rate_limit;  ///< The key's own requests per second, if set.
+    std::optional<std::int64_t> rate_limit;     ///< The key's own requests per second, if set.
+    Credential credential = Credential::kNone;  ///< What the request carried.
 };
 
 /// A 401 UNAUTHORIZED envelope with `message`, for every way credentials are refused.

@@ -17,6 +17,7 @@
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/auth/bearer_token.hpp"
 #include "threadsd/auth/rate_limiter.hpp"
+#include "threadsd/http/handler.hpp"
 #include "threadsd/http/message.hpp"
 #include "threadsd/http/metrics.hpp"
 #include "threadsd/http/router.hpp"
@@ -34,17 +35,12 @@ class ListenerStatus {
     virtual std::size_t open_connections() const = 0;
     /// Connections accepted since start, refused ones included.
     virtual std::uint64_t accepted_connections() const = 0;
-};
-
-/// A request that passed the checks of its head, waiting for its body.
-struct Admission {
-    RouteMatch route;             ///< The endpoint and its path parameters.
-    auth::Caller caller;          ///< Who is calling.
-    std::string_view request_id;  ///< The request's X-Request-Id, for log lines.
+    /// Connections ended by a fault of the server's own (an exception in a session).
+    virtual std::uint64_t failed_sessions() const = 0;
 };
 
 /// The application as the HTTP layer sees it.
-class RequestHandler {
+class RequestHandler : public Handler {
   public:
     /// Serves `api` over the routes of `router`; keys are checked against `store`, and a
     /// key without a rate limit of its own gets `default_rate_limit` requests per second
@@ -53,19 +49,16 @@ class RequestHandler {
                    std::uint32_t default_rate_limit = 0,
                    auth::BearerAuthenticator* bearer = nullptr);
 
-    /// Checks the head: route, then credentials, then the key's rate limit. Either the
-    /// request may go on (and its body be read) or here is the final response. `route` gets
-    /// the matched route, for metrics and the access log. `request_id` (which must outlive
-    /// the request) marks the request's lines in the error log.
+    /// Checks the head: route, then credentials, then the key's rate limit.
     std::variant<Admission, Response> admit(const Request& head, std::string_view request_id,
-                                            std::optional<RouteId>& route);
+                                            std::optional<RouteId>& route) override;
 
-    /// The route `head` matches, if any, without checking anything else: for the metrics
-    /// and the access log of a request refused before admit() (during shutdown, say).
-    std::optional<RouteId> route_of(const Request& head) const;
+    /// The route `head` matches, if any.
+    std::optional<RouteId> route_of(const Request& head) const override;
 
-    /// Counts an answered request in the metrics (the session calls it after writing).
-    void record(std::optional<RouteId> route, unsigned status, std::chrono::nanoseconds duration) {
+    /// Counts an answered request in the metrics.
+    void record(std::optional<RouteId> route, unsigned status,
+                std::chrono::nanoseconds duration) override {
         metrics_.record(route, status, duration);
     }
 
@@ -75,9 +68,9 @@ class RequestHandler {
     /// The request metrics (for tests).
     const RequestMetrics& metrics() const { return metrics_; }
 
-    /// Produces the response for an admitted request whose body has been read. Never
-    /// throws: unexpected failures are logged and become a 500 envelope.
-    boost::asio::awaitable<Response> handle(Admission admission, const Request& request);
+    /// Produces the response for an admitted request whose body has been read; unexpected
+    /// failures are logged and become a 500 envelope.
+    boost::asio::awaitable<Response> handle(Admission admission, const Request& request) override;
 
   private:
     /// The caller named by X-API-Key, else by a bearer token; may throw on store failure.

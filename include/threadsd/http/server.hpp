@@ -53,10 +53,16 @@ class Server : public ListenerStatus {
     std::size_t open_connections() const override { return open_sessions(); }
     /// Connections accepted so far.
     std::uint64_t accepted_connections() const override { return accepted_.load(); }
+    /// Connections ended by an exception in their session.
+    std::uint64_t failed_sessions() const override { return failures_.load(); }
 
   private:
     /// Accepts until the acceptor is closed.
     boost::asio::awaitable<void> accept_loop();
+    /// What every session gets.
+    SessionContext session_context() {
+        return SessionContext{handler_, limits_, draining_, access_log_, failures_};
+    }
     /// How long idle keep-alive connections stay open once shutdown begins (at most the
     /// grace period), for requests already on their way.
     static constexpr std::chrono::milliseconds kDrainLinger{1000};
@@ -74,6 +80,7 @@ class Server : public ListenerStatus {
     AccessLogSettings access_log_;             ///< Whether and how sessions log requests.
     std::atomic<bool> draining_{false};        ///< Set once shutdown starts.
     std::atomic<std::uint64_t> accepted_{0};   ///< Connections accepted.
+    std::atomic<std::uint64_t> failures_{0};   ///< Sessions ended by an exception.
     mutable std::mutex sessions_mutex_;        ///< Guards sessions_ (not the sessions).
     std::unordered_set<std::shared_ptr<SessionState>> sessions_;  ///< Live sessions.
 };
