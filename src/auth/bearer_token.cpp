@@ -1,13 +1,12 @@
 #include "threadsd/auth/bearer_token.hpp"
 
-#include <boost/beast/core/string.hpp>
+#include "threadsd/util/text.hpp"
 
 namespace threadsd::auth {
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
     constexpr std::string_view kScheme = "Bearer";
-    if (authorization.size() < kScheme.size() ||
-        !boost::beast::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+    if (!util::starts_with_ascii_nocase(authorization, kScheme)) {
         return std::nullopt;
     }
     const auto rest = authorization.substr(kScheme.size());

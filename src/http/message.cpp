@@ -1,6 +1,6 @@
 #include "threadsd/http/message.hpp"
 
-#include <boost/beast/core/string.hpp>
+#include "threadsd/util/text.hpp"
 
 namespace threadsd::http {
 
@@ -34,7 +34,7 @@ std::string_view trim_header_value(std::string_view value) {
 
 bool is_json_media_type(std::string_view content_type) {
     std::string_view type = content_type.substr(0, content_type.find(';'));
-    return beast::iequals(trim_header_value(type), "application/json");
+    return util::iequals_ascii(trim_header_value(type), "application/json");
 }
 
 }  // namespace threadsd::http

@@ -1,7 +1,6 @@
 #include "threadsd/http/request_reader.hpp"
 
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
@@ -44,9 +43,9 @@ std::size_t count_fields(const Request& head, std::string_view name) {
 /// must accept the absolute form (RFC 9112 section 3.2.2), and routes know paths only.
 std::optional<std::string> origin_form(std::string_view target) {
     std::size_t scheme = 0;
-    if (target.size() >= 7 && beast::iequals(target.substr(0, 7), "http://")) {
+    if (util::starts_with_ascii_nocase(target, "http://")) {
         scheme = 7;
-    } else if (target.size() >= 8 && beast::iequals(target.substr(0, 8), "https://")) {
+    } else if (util::starts_with_ascii_nocase(target, "https://")) {
         scheme = 8;
     } else {
         return std::nullopt;
@@ -184,7 +183,8 @@ void RequestReader::check_head() {
             return fail(ErrorCode::kBadRequest, "Transfer-Encoding is not allowed in HTTP/1.0");
         }
         if (codings > 1 ||
-            !beast::iequals(trim_header_value(head[bhttp::field::transfer_encoding]), "chunked")) {
+            !util::iequals_ascii(trim_header_value(head[bhttp::field::transfer_encoding]),
+                                 "chunked")) {
             return fail(ErrorCode::kBadRequest,
                         "Transfer-Encoding other than one chunked coding is not supported");
         }
@@ -198,7 +198,7 @@ void RequestReader::check_head() {
     const bool body_follows = chunked_ || (length_ && *length_ > 0);
     expects_continue_ =
         http11 && body_follows &&
-        beast::iequals(trim_header_value(head[bhttp::field::expect]), "100-continue");
+        util::iequals_ascii(trim_header_value(head[bhttp::field::expect]), "100-continue");
 
     if (auto origin = origin_form(head.target())) {
         head.target(*origin);

@@ -289,6 +289,10 @@ BOOST_AUTO_TEST_CASE(absolute_targets_become_paths) {
         {"HTTPS://example.test:8443/api/v1/threads?limit=1", "/api/v1/threads?limit=1"},
         {"http://example.test", "/"},
         {"http://example.test?x=1", "/?x=1"},
+        // Only the scheme, in mixed case: a target exactly as long as the prefix compared
+        // (Beast 1.81's iequals read one byte past it; the fuzzer found it).
+        {"hTtp://", "/"},
+        {"hTtPs://", "/"},
         {"/plain", "/plain"},
     };
     for (const auto& c : cases) {

@@ -29,6 +29,20 @@ BOOST_AUTO_TEST_CASE(read_file_gives_nothing_for_a_missing_file) {
     BOOST_TEST(threadsd::util::read_file("/proc/self/cmdline").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(ascii_comparisons_ignore_case_and_stay_within_their_arguments) {
+    using threadsd::util::iequals_ascii;
+    using threadsd::util::starts_with_ascii_nocase;
+    BOOST_TEST(iequals_ascii("Chunked", "chunked"));
+    BOOST_TEST(iequals_ascii("", ""));
+    BOOST_TEST(!iequals_ascii("chunked", "chunke"));
+    BOOST_TEST(!iequals_ascii("\xc3\xa9", "\xc3\x89"));  // only ASCII folds
+    // Cut to size on the heap, so AddressSanitizer sees any read past the end.
+    const std::string exact("hTtp://");
+    BOOST_TEST(starts_with_ascii_nocase(std::string_view(exact), "http://"));
+    BOOST_TEST(!starts_with_ascii_nocase("http:/", "http://"));
+    BOOST_TEST(starts_with_ascii_nocase("bearer x", "Bearer"));
+}
+
 BOOST_AUTO_TEST_CASE(hex_digit_value_knows_both_cases) {
     using threadsd::util::hex_digit_value;
     BOOST_TEST(hex_digit_value('0') == 0);

@@ -15,6 +15,13 @@ std::string_view trim(std::string_view text);
 /// The entries of a comma-separated list, each trimmed; empty entries are skipped.
 std::vector<std::string_view> split_list(std::string_view list);
 
+/// True when `a` and `b` are equal ignoring ASCII case. (Beast 1.81's iequals reads one
+/// byte past its arguments when their case differs, past the end of a buffer cut to size.)
+bool iequals_ascii(std::string_view a, std::string_view b);
+
+/// True when `text` begins with `prefix`, ignoring ASCII case.
+bool starts_with_ascii_nocase(std::string_view text, std::string_view prefix);
+
 /// The value of the hexadecimal digit `c`, or -1 when it is not one.
 int hex_digit_value(char c);
 
