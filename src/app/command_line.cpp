@@ -44,14 +44,6 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     return milliseconds(*count * scale);
 }
 
-/// One option: its name, whether it takes a value, where it applies, how it is stored.
-struct OptionSpec {
-    std::string_view name;
-    bool takes_value;
-    bool serve_only;
-    std::optional<std::string> (*apply)(CommandLine&, std::string_view value);
-};
-
 std::optional<std::string> set_size(std::size_t& target, std::string_view name,
                                     std::string_view value, std::uint64_t low, std::uint64_t high) {
     const auto count = parse_count(value, low, high);
@@ -94,12 +86,27 @@ bool is_clerk_organization_id(std::string_view id) {
                        [](unsigned char c) { return std::isalnum(c) != 0; });
 }
 
+/// A duration as a flag would take it: `10s`, or `250ms` when not whole seconds.
+std::string format_duration(milliseconds duration) {
+    return duration.count() % 1000 == 0 ? std::to_string(duration.count() / 1000) + "s"
+                                        : std::to_string(duration.count()) + "ms";
+}
+
+/// `text`, or `none` when it is empty.
+std::string or_none(const std::string& text) {
+    return text.empty() ? "none" : text;
+}
+
 constexpr std::uint64_t kMiB = 1024 * 1024;
 /// Highest per-key rate, in requests per second.
 constexpr std::uint64_t kMaxRate = 1'000'000;
 
-const OptionSpec kOptions[] = {
-    {"--db", true, false,
+/// Every setting; --help lists them in this order, those of every subcommand first.
+const Setting kSettings[] = {
+    {"--db", "PATH", false, SettingSources::kEverywhere,
+     "the database file; its first use creates it, applies the migrations and seeds the demo "
+     "data",
+     "", [](const CommandLine& c) { return c.database; },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v.empty()) {
              return "--db must name a file";
@@ -107,38 +114,23 @@ const OptionSpec kOptions[] = {
          c.database = std::string(v);
          return std::nullopt;
      }},
-    {"--no-demo", false, false,
+    {"--no-demo", "", false, SettingSources::kFlagOnly,
+     "when the store is created, do not seed the demo organization", "",
+     [](const CommandLine& c) -> std::string { return c.no_demo ? "on" : "off"; },
      [](CommandLine& c, std::string_view) -> std::optional<std::string> {
          c.no_demo = true;
          return std::nullopt;
      }},
-    {"--org", true, false,
+    {"--config", "FILE", false, SettingSources::kFlagAndEnvironment,
+     "read settings from FILE, one name = value per line", "",
+     [](const CommandLine& c) { return or_none(c.config_file); },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         auto id = util::normalize_uuid(v);
-         if (!id) {
-             return "--org must be a UUID";
-         }
-         c.organization = *id;
+         c.config_file = std::string(v);
          return std::nullopt;
      }},
-    {"--name", true, false,
-     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         if (v.empty() || v.size() > 200) {
-             return "--name must be 1 to 200 characters";
-         }
-         c.key_name = std::string(v);
-         return std::nullopt;
-     }},
-    {"--rate", true, false,
-     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         std::size_t rate = 0;
-         if (auto error = set_size(rate, "--rate", v, 1, kMaxRate)) {
-             return error;
-         }
-         c.key_rate = static_cast<std::int64_t>(rate);
-         return std::nullopt;
-     }},
-    {"--listen", true, true,
+    {"--listen", "HOST:PORT", true, SettingSources::kEverywhere,
+     "address to listen on; port 0 picks a free one; unused with a socket from systemd", "",
+     [](const CommandLine& c) { return c.serve.listen; },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v.find(':') == std::string_view::npos) {
              return "--listen must be HOST:PORT";
@@ -146,14 +138,24 @@ const OptionSpec kOptions[] = {
          c.serve.listen = std::string(v);
          return std::nullopt;
      }},
-    {"--workers", true, true,
+    {"--workers", "N", true, SettingSources::kEverywhere, "I/O threads", "1 to 256",
+     [](const CommandLine& c) {
+         return c.serve.workers == 0 ? std::string("one per core")
+                                     : std::to_string(c.serve.workers);
+     },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          std::size_t workers = 0;
          auto error = set_size(workers, "--workers", v, 1, 256);
          c.serve.workers = static_cast<unsigned>(workers);
          return error;
      }},
-    {"--durability", true, true,
+    {"--durability", "MODE", true, SettingSources::kEverywhere,
+     "full: a 200 survives a power cut; normal: it survives a crash of threadsd, and the last "
+     "commits may be lost on power loss",
+     "full or normal",
+     [](const CommandLine& c) -> std::string {
+         return c.serve.durability == store::Durability::kFull ? "full" : "normal";
+     },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v == "full") {
              c.serve.durability = store::Durability::kFull;
@@ -164,35 +166,95 @@ const OptionSpec kOptions[] = {
          }
          return std::nullopt;
      }},
-    {"--shutdown-grace", true, true,
+    {"--shutdown-grace", "DUR", true, SettingSources::kEverywhere,
+     "on SIGTERM or SIGINT, wait at most this long for the requests already begun", "1ms to 86400s",
+     [](const CommandLine& c) { return format_duration(c.serve.shutdown_grace); },
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.shutdown_grace, "--shutdown-grace", v);
      }},
-    {"--request-timeout", true, true,
+    {"--request-timeout", "DUR", true, SettingSources::kEverywhere,
+     "a request must be complete this long after its first byte, else its connection is "
+     "closed",
+     "1ms to 86400s",
+     [](const CommandLine& c) { return format_duration(c.serve.http.request_timeout); },
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.request_timeout, "--request-timeout", v);
      }},
-    {"--idle-timeout", true, true,
+    {"--idle-timeout", "DUR", true, SettingSources::kEverywhere,
+     "close a keep-alive connection idle this long", "1ms to 86400s",
+     [](const CommandLine& c) { return format_duration(c.serve.http.idle_timeout); },
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.idle_timeout, "--idle-timeout", v);
      }},
-    {"--write-timeout", true, true,
+    {"--write-timeout", "DUR", true, SettingSources::kEverywhere,
+     "a client must take each response within this long, else its connection is closed",
+     "1ms to 86400s",
+     [](const CommandLine& c) { return format_duration(c.serve.http.write_timeout); },
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.write_timeout, "--write-timeout", v);
      }},
-    {"--max-connections", true, true,
+    {"--max-connections", "N", true, SettingSources::kEverywhere,
+     "open connections; one more is answered 503 and closed", "1 to 1000000",
+     [](const CommandLine& c) { return std::to_string(c.serve.http.max_connections); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_connections, "--max-connections", v, 1, 1'000'000);
      }},
-    {"--clerk-public-key", true, true,
+    {"--access-log", "on|off", true, SettingSources::kEverywhere,
+     "a JSON line per answered request on stdout", "on or off",
+     [](const CommandLine& c) -> std::string { return c.serve.access_log.enabled ? "on" : "off"; },
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v != "on" && v != "off") {
+             return "--access-log must be on or off";
+         }
+         c.serve.access_log.enabled = v == "on";
+         return std::nullopt;
+     }},
+    {"--trusted-proxies", "LIST", true, SettingSources::kEverywhere,
+     "proxies whose X-Forwarded-For names the client in the access log; without them, the "
+     "client is the peer",
+     "comma-separated IP addresses or networks such as 127.0.0.1,10.0.0.0/8",
+     [](const CommandLine& c) -> std::string {
+         return c.serve.access_log.trusted_proxies.empty() ? "none" : "a list";
+     },
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         auto parsed = http::TrustedProxies::parse(v);
+         if (auto* error = std::get_if<std::string>(&parsed)) {
+             return "--trusted-proxies: " + *error;
+         }
+         c.serve.access_log.trusted_proxies = std::get<http::TrustedProxies>(std::move(parsed));
+         return std::nullopt;
+     }},
+    {"--rate-limit", "N", true, SettingSources::kEverywhere,
+     "requests per second of an API key without its own keys create --rate; beyond it 429",
+     "0 to 1000000; 0 is off",
+     [](const CommandLine& c) {
+         return c.serve.rate_limit == 0 ? std::string("off") : std::to_string(c.serve.rate_limit);
+     },
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         std::size_t rate = 0;
+         if (auto error = set_size(rate, "--rate-limit", v, 0, kMaxRate)) {
+             return error;
+         }
+         c.serve.rate_limit = static_cast<std::uint32_t>(rate);
+         return std::nullopt;
+     }},
+    {"--clerk-public-key", "FILE", true, SettingSources::kEverywhere,
+     "PEM public key that verifies Clerk bearer tokens (RS256); without it or a JWKS, bearer "
+     "tokens are refused",
+     "", [](const CommandLine& c) { return or_none(c.serve.bearer.public_key_file); },
      [](CommandLine& c, std::string_view v) {
          return set_path(c.serve.bearer.public_key_file, "--clerk-public-key", v);
      }},
-    {"--clerk-jwks", true, true,
+    {"--clerk-jwks", "FILE", true, SettingSources::kEverywhere,
+     "JWKS whose keys verify Clerk bearer tokens, chosen by kid; a key file is read again when "
+     "it changes",
+     "", [](const CommandLine& c) { return or_none(c.serve.bearer.jwks_file); },
      [](CommandLine& c, std::string_view v) {
          return set_path(c.serve.bearer.jwks_file, "--clerk-jwks", v);
      }},
-    {"--clerk-issuer", true, true,
+    {"--clerk-issuer", "URL", true, SettingSources::kEverywhere,
+     "the iss that tokens must carry; required with a key file", "",
+     [](const CommandLine& c) { return or_none(c.serve.bearer.issuer); },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v.empty()) {
              return "--clerk-issuer must be the issuer URL of the Clerk instance";
@@ -200,13 +262,23 @@ const OptionSpec kOptions[] = {
          c.serve.bearer.issuer = std::string(v);
          return std::nullopt;
      }},
-    {"--clerk-authorized-parties", true, true,
+    {"--clerk-authorized-parties", "LIST", true, SettingSources::kEverywhere,
+     "allowed azp values, comma-separated", "",
+     [](const CommandLine& c) {
+         std::string list;
+         for (const auto& party : c.serve.bearer.authorized_parties) {
+             list += (list.empty() ? "" : ",") + party;
+         }
+         return list.empty() ? std::string("any") : list;
+     },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          const auto parties = util::split_list(v);
          c.serve.bearer.authorized_parties.assign(parties.begin(), parties.end());
          return std::nullopt;
      }},
-    {"--clerk-leeway", true, true,
+    {"--clerk-leeway", "DUR", true, SettingSources::kEverywhere,
+     "clock skew allowed on exp, nbf and iat", "whole seconds from 0 to 300",
+     [](const CommandLine& c) { return format_duration(c.serve.bearer.leeway); },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          // Token times are whole seconds; 0 is allowed (clocks in step).
          const auto duration =
@@ -217,88 +289,180 @@ const OptionSpec kOptions[] = {
          c.serve.bearer.leeway = std::chrono::duration_cast<std::chrono::seconds>(*duration);
          return std::nullopt;
      }},
-    {"--access-log", true, true,
-     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         if (v != "on" && v != "off") {
-             return "--access-log must be on or off";
-         }
-         c.serve.access_log.enabled = v == "on";
-         return std::nullopt;
-     }},
-    {"--trusted-proxies", true, true,
-     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         auto parsed = http::TrustedProxies::parse(v);
-         if (auto* error = std::get_if<std::string>(&parsed)) {
-             return "--trusted-proxies: " + *error;
-         }
-         c.serve.access_log.trusted_proxies = std::get<http::TrustedProxies>(std::move(parsed));
-         return std::nullopt;
-     }},
-    {"--rate-limit", true, true,
-     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
-         std::size_t rate = 0;
-         if (auto error = set_size(rate, "--rate-limit", v, 0, kMaxRate)) {
-             return error;
-         }
-         c.serve.rate_limit = static_cast<std::uint32_t>(rate);
-         return std::nullopt;
-     }},
-    {"--max-queued-writes", true, true,
+    {"--max-queued-writes", "N", true, SettingSources::kEverywhere,
+     "writes waiting for the disk (queued or being committed); beyond it 503", "1 to 1000000",
+     [](const CommandLine& c) { return std::to_string(c.serve.max_queued_writes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.max_queued_writes, "--max-queued-writes", v, 1, 1'000'000);
      }},
-    {"--max-header-bytes", true, true,
+    {"--max-header-bytes", "N", true, SettingSources::kEverywhere,
+     "request line plus headers; beyond it 431", "1024 to 65535",
+     [](const CommandLine& c) { return std::to_string(c.serve.http.max_header_bytes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_header_bytes, "--max-header-bytes", v, 1024,
                          http::kMaxHeaderBytesCeiling);
      }},
-    {"--max-body-bytes", true, true,
+    {"--max-body-bytes", "N", true, SettingSources::kEverywhere,
+     "request body, beyond it 413; also a thread's metadata plus variables as JSON, beyond it "
+     "400",
+     "1024 to 67108864",
+     [](const CommandLine& c) { return std::to_string(c.serve.http.max_body_bytes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_body_bytes, "--max-body-bytes", v, 1024, 64 * kMiB);
      }},
-    {"--max-framing-bytes", true, true,
+    {"--max-framing-bytes", "N", true, SettingSources::kEverywhere,
+     "chunk sizes, extensions and trailers of a body; beyond it 413", "64 to 1048576",
+     [](const CommandLine& c) { return std::to_string(c.serve.http.max_framing_bytes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.http.max_framing_bytes, "--max-framing-bytes", v, 64, kMiB);
      }},
-    {"--max-map-keys", true, true,
+    {"--max-map-keys", "N", true, SettingSources::kEverywhere,
+     "keys in metadata or in variables; beyond it 400", "1 to 100000",
+     [](const CommandLine& c) { return std::to_string(c.serve.input.max_map_keys); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.input.max_map_keys, "--max-map-keys", v, 1, 100'000);
      }},
-    {"--max-key-bytes", true, true,
+    {"--max-key-bytes", "N", true, SettingSources::kEverywhere,
+     "UTF-8 bytes of one map key; beyond it 400", "1 to 1048576",
+     [](const CommandLine& c) { return std::to_string(c.serve.input.max_key_bytes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.input.max_key_bytes, "--max-key-bytes", v, 1, kMiB);
      }},
-    {"--max-value-bytes", true, true,
+    {"--max-value-bytes", "N", true, SettingSources::kEverywhere,
+     "UTF-8 bytes of one map value; beyond it 400", "1 to 67108864",
+     [](const CommandLine& c) { return std::to_string(c.serve.input.max_value_bytes); },
      [](CommandLine& c, std::string_view v) {
          return set_size(c.serve.input.max_value_bytes, "--max-value-bytes", v, 1, 64 * kMiB);
      }},
 };
 
-const OptionSpec* find_option(std::string_view name) {
-    for (const auto& option : kOptions) {
-        if (option.name == name) {
-            return &option;
+/// The value of every setting in a command line with none given: the option structs'
+/// defaults.
+std::string format_default(const Setting& setting) {
+    return setting.format(CommandLine{});
+}
+
+/// How usage shows `setting`: its flag and the placeholder of its value.
+std::string usage_of(const Setting& setting) {
+    std::string usage(setting.flag);
+    if (!setting.placeholder.empty()) {
+        usage += " " + std::string(setting.placeholder);
+    }
+    return usage;
+}
+
+/// Where --help starts the meaning of an option, and how wide its lines may be.
+constexpr std::size_t kHelpMeaningColumn = 28;
+constexpr std::size_t kHelpWidth = 92;
+
+/// The lines of --help for `setting`: its usage, then its meaning, default and range,
+/// wrapped at word boundaries into the meaning column.
+std::string help_line(const Setting& setting) {
+    std::string text = "  " + usage_of(setting);
+    std::string meaning(setting.meaning);
+    meaning += " (default " + format_default(setting);
+    if (!setting.range.empty()) {
+        meaning += "; allowed " + std::string(setting.range);
+    }
+    meaning += ")";
+    // A long usage gets the meaning on the next line.
+    std::size_t column = text.size();
+    if (column + 2 > kHelpMeaningColumn) {
+        text += "\n";
+        column = 0;
+    }
+    text.append(kHelpMeaningColumn - column, ' ');
+    column = kHelpMeaningColumn;
+    bool line_start = true;
+    std::string_view rest = meaning;
+    while (!rest.empty()) {
+        const auto space = rest.find(' ');
+        const auto word = rest.substr(0, space);
+        rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+        if (!line_start && column + 1 + word.size() > kHelpWidth) {
+            text += "\n" + std::string(kHelpMeaningColumn, ' ');
+            column = kHelpMeaningColumn;
+            line_start = true;
+        }
+        if (!line_start) {
+            text += ' ';
+            ++column;
+        }
+        text += word;
+        column += word.size();
+        line_start = false;
+    }
+    return text + "\n";
+}
+
+/// `text` made fit for a Markdown table cell: a `|`, even in a code span, would end it.
+std::string markdown_cell(std::string_view text) {
+    std::string cell;
+    for (const char c : text) {
+        cell += c == '|' ? std::string("\\|") : std::string(1, c);
+    }
+    return cell;
+}
+
+/// Options of one subcommand (keys create, clerk map): part of its words, so not settings;
+/// their usage is in the subcommand lines of --help.
+const Setting kSubcommandOptions[] = {
+    {"--org", "ORG_ID", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         auto id = util::normalize_uuid(v);
+         if (!id) {
+             return "--org must be a UUID";
+         }
+         c.organization = *id;
+         return std::nullopt;
+     }},
+    {"--name", "NAME", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 200) {
+             return "--name must be 1 to 200 characters";
+         }
+         c.key_name = std::string(v);
+         return std::nullopt;
+     }},
+    {"--rate", "N", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
+         std::size_t rate = 0;
+         if (auto error = set_size(rate, "--rate", v, 1, kMaxRate)) {
+             return error;
+         }
+         c.key_rate = static_cast<std::int64_t>(rate);
+         return std::nullopt;
+     }},
+};
+
+/// The option named `flag`, a setting or a subcommand's, or null.
+const Setting* find_option(std::string_view flag) {
+    for (const auto table :
+         {std::span<const Setting>(kSettings), std::span<const Setting>(kSubcommandOptions)}) {
+        for (const auto& option : table) {
+            if (option.flag == flag) {
+                return &option;
+            }
         }
     }
     return nullptr;
 }
 
-/// One setting to apply: which option, its value, and where it came from (for errors).
-struct Setting {
-    const OptionSpec* spec;  ///< The option.
-    std::string value;       ///< Its text.
-    std::string source;      ///< Prefix for an error: "", "THREADSD_X: ", "file line 3: ".
-};
-
-/// Options that are settings (the environment and config files may carry them): the
-/// database and everything of serve.
-bool is_setting(const OptionSpec& option) {
-    return option.serve_only || option.name == "--db";
+/// True for an option that takes a value (`--db PATH`), false for a switch (`--no-demo`).
+bool takes_value(const Setting& option) {
+    return !option.placeholder.empty();
 }
+
+/// One value given for an option: which option, its text, and where it came from.
+struct GivenValue {
+    const Setting* option;  ///< The option.
+    std::string value;      ///< Its text.
+    std::string source;     ///< Prefix for an error: "", "THREADSD_X: ", "file line 3: ".
+};
 
 /// Reads `name = value` lines (blank lines and `#` comments aside) into `settings`.
 std::optional<std::string> read_config_file(const std::string& path, std::string_view text,
-                                            std::vector<Setting>& settings) {
+                                            std::vector<GivenValue>& settings) {
     std::size_t number = 0;
     while (!text.empty()) {
         ++number;
@@ -315,11 +479,11 @@ std::optional<std::string> read_config_file(const std::string& path, std::string
             return where + "expected name = value";
         }
         const std::string name = "--" + std::string(util::trim(content.substr(0, equals)));
-        const OptionSpec* spec = find_option(name);
-        if (spec == nullptr || !is_setting(*spec)) {
+        const Setting* option = find_option(name);
+        if (option == nullptr || !config_file_name(*option)) {
             return where + "unknown setting " + name.substr(2);
         }
-        settings.push_back({spec, std::string(util::trim(content.substr(equals + 1))), where});
+        settings.push_back({option, std::string(util::trim(content.substr(equals + 1))), where});
     }
     return std::nullopt;
 }
@@ -401,17 +565,38 @@ std::string environment_name(std::string_view option) {
     return name;
 }
 
+std::span<const Setting> settings() {
+    return kSettings;
+}
+
+std::optional<std::string> environment_variable(const Setting& setting) {
+    if (setting.sources == SettingSources::kFlagOnly) {
+        return std::nullopt;
+    }
+    return environment_name(setting.flag);
+}
+
+std::optional<std::string> config_file_name(const Setting& setting) {
+    if (setting.sources != SettingSources::kEverywhere) {
+        return std::nullopt;
+    }
+    return std::string(setting.flag.substr(2));
+}
+
 std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::string>& arguments,
                                                          const Environment& environment,
                                                          const FileReader& read_file) {
     CommandLine line;
     std::vector<std::string> words;
-    std::vector<Setting> flags;
+    std::vector<GivenValue> flags;
+    const Setting* const config_option = find_option("--config");
     std::optional<std::string> config_path;
     for (std::size_t i = 0; i < arguments.size(); ++i) {
         const std::string& argument = arguments[i];
-        if (argument == "--help" || argument == "-h") {
+        if (argument == "--help" || argument == "-h" || argument == "--help-markdown") {
             line.command = Command::kHelp;
+            line.help =
+                argument == "--help-markdown" ? HelpTopic::kSettingsMarkdown : HelpTopic::kUsage;
             return line;
         }
         if (argument.rfind("--", 0) != 0) {
@@ -420,54 +605,53 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
         }
         const auto equals = argument.find('=');
         const std::string name = argument.substr(0, equals);
-        const bool is_config = name == "--config";
-        const OptionSpec* spec = is_config ? nullptr : find_option(name);
-        if (spec == nullptr && !is_config) {
+        const Setting* option = find_option(name);
+        if (option == nullptr) {
             return UsageError{"unknown option " + name + "; see threadsd --help"};
         }
-        const bool takes_value = is_config || spec->takes_value;
         std::string value;
         if (equals != std::string::npos) {
-            if (!takes_value) {
+            if (!takes_value(*option)) {
                 return UsageError{name + " takes no value"};
             }
             value = argument.substr(equals + 1);
-        } else if (takes_value) {
+        } else if (takes_value(*option)) {
             // `--db --no-demo` is a forgotten value, not a file named --no-demo.
             if (i + 1 >= arguments.size() || arguments[i + 1].rfind("--", 0) == 0) {
                 return UsageError{name + " needs a value"};
             }
             value = arguments[++i];
         }
-        if (is_config) {
+        if (option == config_option) {
             config_path = std::move(value);
         } else {
-            flags.push_back({spec, std::move(value), ""});
+            flags.push_back({option, std::move(value), ""});
         }
     }
     if (auto error = read_command(words, line)) {
         return UsageError{*error};
     }
     for (const auto& flag : flags) {
-        if (flag.spec->serve_only && line.command != Command::kServe) {
-            return UsageError{std::string(flag.spec->name) + " applies to serve only"};
+        const std::string_view name = flag.option->flag;
+        if (flag.option->serve_only && line.command != Command::kServe) {
+            return UsageError{std::string(name) + " applies to serve only"};
         }
-        if (flag.spec->name == "--org" && line.command != Command::kKeysCreate &&
+        if (name == "--org" && line.command != Command::kKeysCreate &&
             line.command != Command::kClerkMap) {
             return UsageError{"--org applies to keys create and clerk map only"};
         }
-        if ((flag.spec->name == "--name" || flag.spec->name == "--rate") &&
-            line.command != Command::kKeysCreate) {
-            return UsageError{std::string(flag.spec->name) + " applies to keys create only"};
+        if ((name == "--name" || name == "--rate") && line.command != Command::kKeysCreate) {
+            return UsageError{std::string(name) + " applies to keys create only"};
         }
     }
 
     // Lowest precedence first: the file, the environment, then the flags.
-    std::vector<Setting> settings;
+    std::vector<GivenValue> settings;
     if (!config_path) {
-        config_path = environment("THREADSD_CONFIG");
+        config_path = environment(*environment_variable(*config_option));
     }
     if (config_path && !config_path->empty()) {
+        config_option->apply(line, *config_path);
         const auto text = read_file(*config_path);
         if (!text) {
             return UsageError{"cannot read config file " + *config_path};
@@ -476,22 +660,23 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
             return UsageError{*error};
         }
     }
-    for (const auto& option : kOptions) {
-        if (!is_setting(option)) {
+    for (const auto& option : kSettings) {
+        // $THREADSD_CONFIG named the file above; it is no value to apply.
+        const auto name = &option == config_option ? std::nullopt : environment_variable(option);
+        if (!name) {
             continue;
         }
-        const auto name = environment_name(option.name);
-        if (auto value = environment(name); value && !value->empty()) {
-            settings.push_back({&option, std::move(*value), name + ": "});
+        if (auto value = environment(*name); value && !value->empty()) {
+            settings.push_back({&option, std::move(*value), *name + ": "});
         }
     }
     settings.insert(settings.end(), flags.begin(), flags.end());
     for (const auto& setting : settings) {
         // A serve setting in the shared environment or file is not an error elsewhere.
-        if (setting.spec->serve_only && line.command != Command::kServe) {
+        if (setting.option->serve_only && line.command != Command::kServe) {
             continue;
         }
-        if (auto error = setting.spec->apply(line, setting.value)) {
+        if (auto error = setting.option->apply(line, setting.value)) {
             return UsageError{setting.source + *error};
         }
     }
@@ -520,7 +705,8 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
 }
 
 std::string usage_text() {
-    return R"(threadsd: a self-hosted server for web chat threads (Feather AI's thread API)
+    std::string text =
+        R"(threadsd: a self-hosted server for web chat threads (Feather AI's thread API)
 
 usage:
   threadsd [serve] [options]              serve the API (the default subcommand)
@@ -537,50 +723,64 @@ usage:
                                           ORG_ID (replaces an earlier mapping)
   threadsd clerk list                     the mappings as a JSON array
   threadsd clerk unmap CLERK_ORG_ID       refuse that Clerk organization's tokens from now on
-
-every subcommand:
-  --db PATH                 database file (default ./threadsd.db)
-  --no-demo                 when the store is created, do not seed the demo organization
-  --config FILE             read settings from FILE (default: $THREADSD_CONFIG, else none)
-
-serve:
-  --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 = any free port)
-  --workers N               I/O threads (default: one per core)
-  --durability MODE         full: a 200 survives a power cut (default); normal: it survives
-                            a crash of threadsd, and the last commits may be lost on power loss
-  --shutdown-grace DUR      wait at most this long for requests on SIGTERM/SIGINT (default 5s)
-  --request-timeout DUR     a request must be complete this long after its first byte (default 10s)
-  --idle-timeout DUR        close a keep-alive connection idle this long (default 75s)
-  --write-timeout DUR       a client must take each response within this long (default 10s)
-  --max-connections N       open connections; beyond it 503 and close (default 10000)
-  --access-log on|off       a JSON line per answered request on stdout (default on)
-  --trusted-proxies LIST    addresses or networks (127.0.0.1,10.0.0.0/8) whose X-Forwarded-For
-                            names the client in the access log (default none: the peer)
-  --rate-limit N            requests per second of a key without its own --rate (default 0: off)
-  --clerk-public-key FILE   PEM public key that verifies Clerk bearer tokens (RS256)
-  --clerk-jwks FILE         JWKS with the keys that verify them, chosen by kid; a key file
-                            is read again when it changes (default: neither; tokens refused)
-  --clerk-issuer URL        the iss that tokens must carry (required with a key file)
-  --clerk-authorized-parties LIST
-                            allowed azp values, comma-separated (default: any)
-  --clerk-leeway DUR        clock skew allowed on exp, nbf and iat (default 5s)
-  --max-queued-writes N     writes waiting for the disk; beyond it 503 (default 1000)
-  --max-header-bytes N      request line plus headers (default 16384, at most 65535)
-  --max-body-bytes N        request body (default 65536)
-  --max-framing-bytes N     chunk sizes, extensions and trailers of a body (default 16384)
-  --max-map-keys N          keys in metadata or variables (default 64)
-  --max-key-bytes N         bytes in one map key (default 128)
-  --max-value-bytes N       bytes in one map value (default 8192)
-
+  threadsd --help-markdown                the settings below as a Markdown table
+)";
+    text += "\nevery subcommand:\n";
+    for (const auto& setting : kSettings) {
+        if (!setting.serve_only) {
+            text += help_line(setting);
+        }
+    }
+    text += "\nserve:\n";
+    for (const auto& setting : kSettings) {
+        if (setting.serve_only) {
+            text += help_line(setting);
+        }
+    }
+    text += R"(
 durations: 10s, 500ms, or a bare number of seconds.
 
 settings: --db and every option of serve can also be set in the environment, as
 THREADSD_ and the option's name in capitals with '_' for '-' (THREADSD_DB,
 THREADSD_MAX_BODY_BYTES, ...), or in the config file as `name = value` lines without the
-dashes (`max-body-bytes = 65536`; '#' starts a comment line). A flag wins over the
-environment, which wins over the file. Other subcommands ignore serve's settings from the
-environment and the file, so one file serves them all.
+dashes (`max-body-bytes = 65536`; '#' starts a comment line); the config file itself may be
+named by $THREADSD_CONFIG. A flag wins over the environment, which wins over the file.
+Other subcommands ignore serve's settings from the environment and the file, so one file
+serves them all.
 )";
+    return text;
+}
+
+std::string settings_markdown() {
+    std::string table =
+        "| setting | environment | config file | default | meaning |\n"
+        "|---|---|---|---|---|\n";
+    // Built by appending: g++ 12 at -O3 warns (-Wrestrict) about "`" + std::string.
+    const auto code = [](std::string_view text) {
+        std::string cell("`");
+        cell.append(text).push_back('`');
+        return cell;
+    };
+    const auto code_or_dash = [&code](const std::optional<std::string>& name) {
+        return name ? code(*name) : std::string("—");
+    };
+    for (const auto& setting : kSettings) {
+        std::string meaning(setting.meaning);
+        if (!setting.range.empty()) {
+            meaning += " (allowed: " + std::string(setting.range) + ")";
+        }
+        for (const auto& cell :
+             {code(usage_of(setting)), code_or_dash(environment_variable(setting)),
+              code_or_dash(config_file_name(setting)), format_default(setting), meaning}) {
+            table += "| " + markdown_cell(cell) + " ";
+        }
+        table += "|\n";
+    }
+    return table;
+}
+
+std::string help_text(HelpTopic topic) {
+    return topic == HelpTopic::kSettingsMarkdown ? settings_markdown() : usage_text();
 }
 
 }  // namespace threadsd::app

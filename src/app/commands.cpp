@@ -291,7 +291,7 @@ int run_command(const CommandLine& line) {
     try {
         switch (line.command) {
             case Command::kHelp:
-                std::cout << usage_text();
+                std::cout << help_text(line.help);
                 return 0;
             case Command::kServe:
                 return serve(line);

@@ -2,10 +2,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <charconv>
 #include <map>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "support/files.hpp"
 
 namespace {
 
@@ -608,6 +611,234 @@ BOOST_AUTO_TEST_CASE(bad_settings_name_their_source_in_one_line) {
     BOOST_TEST(refused({"serve"}, env, {}) == "cannot read config file /c");
     BOOST_TEST(refused({"serve", "--config"}, {}).find("--config needs a value") !=
                std::string::npos);
+}
+
+// ---- The settings table: --help, the environment, the config file and the docs ---------
+
+using threadsd::app::Setting;
+using threadsd::app::settings;
+
+/// How to bring docs/configuration.md back in line with the code.
+constexpr const char* kRegenerateTable =
+    "regenerate it with: bash scripts/settings-table build/threadsd (the threadsd you built)";
+
+/// A value other than the default for every setting; "" for a switch.
+const std::map<std::string, std::string> kExampleValues = {
+    {"--db", "/srv/example.db"},
+    {"--no-demo", ""},
+    {"--config", "/example.conf"},
+    {"--listen", "0.0.0.0:9000"},
+    {"--workers", "3"},
+    {"--durability", "normal"},
+    {"--shutdown-grace", "2s"},
+    {"--request-timeout", "250ms"},
+    {"--idle-timeout", "30s"},
+    {"--write-timeout", "3s"},
+    {"--max-connections", "5"},
+    {"--access-log", "off"},
+    {"--trusted-proxies", "10.0.0.0/8"},
+    {"--rate-limit", "7"},
+    {"--clerk-public-key", "/clerk.pem"},
+    {"--clerk-jwks", "/jwks.json"},
+    {"--clerk-issuer", "https://clerk.example.com"},
+    {"--clerk-authorized-parties", "https://a.example"},
+    {"--clerk-leeway", "9s"},
+    {"--max-queued-writes", "9"},
+    {"--max-header-bytes", "2048"},
+    {"--max-body-bytes", "4096"},
+    {"--max-framing-bytes", "128"},
+    {"--max-map-keys", "3"},
+    {"--max-key-bytes", "5"},
+    {"--max-value-bytes", "6"},
+};
+
+/// Flags a setting cannot go without (Clerk's key files and issuer need each other).
+std::vector<std::string> companions_of(std::string_view flag) {
+    if (flag == "--clerk-public-key" || flag == "--clerk-jwks") {
+        return {"--clerk-issuer=https://clerk.example.com"};
+    }
+    if (flag == "--clerk-issuer") {
+        return {"--clerk-jwks=/jwks.json"};
+    }
+    if (flag == "--clerk-authorized-parties") {
+        return {"--clerk-jwks=/jwks.json", "--clerk-issuer=https://clerk.example.com"};
+    }
+    return {};
+}
+
+/// `text` with every run of spaces and newlines made one space, as a reader sees it.
+std::string collapse_spaces(std::string_view text) {
+    std::string collapsed;
+    for (const char c : text) {
+        const bool space = c == ' ' || c == '\n';
+        if (!space || (!collapsed.empty() && collapsed.back() != ' ')) {
+            collapsed += space ? ' ' : c;
+        }
+    }
+    return collapsed;
+}
+
+BOOST_AUTO_TEST_CASE(settings_table_in_the_docs_matches_the_code) {
+    const std::string doc =
+        threadsd::test::read_file(threadsd::test::repository_file("docs/configuration.md"));
+    const std::string begin = "<!-- settings-table:begin -->\n";
+    const std::string end = "\n<!-- settings-table:end -->\n";
+    const auto table_begin = doc.find(begin);
+    const auto table_end =
+        table_begin == std::string::npos ? std::string::npos : doc.find(end, table_begin);
+    BOOST_TEST_REQUIRE(table_end != std::string::npos,
+                       "docs/configuration.md lacks the settings-table markers, each on a line "
+                       "of its own; "
+                           << kRegenerateTable);
+    const auto start = table_begin + begin.size();
+    const std::string in_docs = doc.substr(start, table_end + 1 - start);
+    const std::string made = threadsd::app::settings_markdown();
+    if (in_docs != made) {
+        // Name the first line that differs rather than print two whole tables.
+        std::size_t line = 0;
+        std::size_t at = 0;
+        while (at < in_docs.size() && at < made.size() && in_docs[at] == made[at]) {
+            line += in_docs[at] == '\n' ? 1 : 0;
+            ++at;
+        }
+        const auto line_of = [&](const std::string& text) {
+            const auto first = text.rfind('\n', at == 0 ? 0 : at - 1);
+            const auto from = first == std::string::npos || at == 0 ? 0 : first + 1;
+            return text.substr(from, text.find('\n', from) - from);
+        };
+        BOOST_ERROR(
+            "the settings table of docs/configuration.md differs from the code at its "
+            "line "
+            << line + 1 << ":\n  docs: " << line_of(in_docs) << "\n  code: " << line_of(made)
+            << "\n"
+            << kRegenerateTable);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_its_default) {
+    const std::string text = usage_text();
+    for (const Setting& setting : settings()) {
+        std::string usage = "\n  " + std::string(setting.flag);
+        if (!setting.placeholder.empty()) {
+            usage += " " + std::string(setting.placeholder);
+        }
+        const auto at = text.find(usage + " ");
+        const auto at_end_of_line = text.find(usage + "\n");
+        const auto found = std::min(at, at_end_of_line);
+        BOOST_TEST_REQUIRE(found != std::string::npos, "--help lacks " << usage.substr(3));
+        // Its entry runs to the next option or the end of its group.
+        const auto entry_end = std::min(text.find("\n  --", found + 1), text.find("\n\n", found));
+        const std::string entry = collapse_spaces(text.substr(found, entry_end - found));
+        const std::string default_text = "(default " + setting.format(CommandLine{});
+        BOOST_TEST(entry.find(default_text) != std::string::npos,
+                   "--help says '" << entry << "', without " << default_text);
+        BOOST_TEST(entry.find(collapse_spaces(setting.meaning)) != std::string::npos, entry);
+        if (!setting.range.empty()) {
+            BOOST_TEST(entry.find(collapse_spaces(setting.range)) != std::string::npos, entry);
+        }
+    }
+    // The defaults are the option structs' own.
+    BOOST_TEST(collapse_spaces(text).find(
+                   "(default " + std::to_string(CommandLine{}.serve.http.max_body_bytes) + ";") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(help_markdown_prints_the_settings_table) {
+    using threadsd::app::HelpTopic;
+    const CommandLine markdown = parse_ok({"serve", "--help-markdown"});
+    BOOST_TEST(is_command(markdown, Command::kHelp));
+    BOOST_TEST((markdown.help == HelpTopic::kSettingsMarkdown));
+    BOOST_TEST((parse_ok({"--help"}).help == HelpTopic::kUsage));
+    BOOST_TEST(threadsd::app::help_text(HelpTopic::kSettingsMarkdown) ==
+               threadsd::app::settings_markdown());
+    BOOST_TEST(threadsd::app::help_text(HelpTopic::kUsage) == usage_text());
+    const std::string table = threadsd::app::settings_markdown();
+    for (const Setting& setting : settings()) {
+        BOOST_TEST(table.find("| `" + std::string(setting.flag)) != std::string::npos,
+                   "the table lacks " << setting.flag);
+    }
+    // A `|` in a cell is escaped, or it would end the cell.
+    BOOST_TEST(table.find("`--access-log on\\|off`") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_setting_comes_from_its_flag_the_environment_and_the_config_file) {
+    using threadsd::app::config_file_name;
+    using threadsd::app::environment_name;
+    using threadsd::app::environment_variable;
+    const std::string settings_file = "/settings.conf";
+    for (const Setting& setting : settings()) {
+        const std::string flag(setting.flag);
+        BOOST_TEST_CONTEXT(flag) {
+            const auto example = kExampleValues.find(flag);
+            BOOST_TEST_REQUIRE((example != kExampleValues.end()),
+                               "add an example value of " << flag << " to kExampleValues");
+            std::vector<std::string> args = {"serve"};
+            const auto companions = companions_of(flag);
+            args.insert(args.end(), companions.begin(), companions.end());
+            // Every config file the settings may name exists, empty.
+            const std::map<std::string, std::string> empty_files = {{"/example.conf", ""}};
+            const std::string by_default = setting.format(CommandLine{});
+
+            auto with_flag = args;
+            with_flag.push_back(setting.placeholder.empty() ? flag : flag + "=" + example->second);
+            const std::string from_flag = setting.format(settled(with_flag, {}, empty_files));
+            BOOST_TEST(from_flag != by_default, "the example of " << flag << " is its default");
+
+            const std::string variable = environment_name(flag);
+            const auto from_environment = settled(
+                args, {{variable, example->second.empty() ? "1" : example->second}}, empty_files);
+            if (environment_variable(setting)) {
+                BOOST_TEST(*environment_variable(setting) == variable);
+                BOOST_TEST(setting.format(from_environment) == from_flag);
+            } else {
+                BOOST_TEST(setting.format(from_environment) == by_default);
+            }
+
+            const std::string name = flag.substr(2);
+            auto files = empty_files;
+            files[settings_file] = "# from a file\n" + name + " = " + example->second + "\n";
+            const std::map<std::string, std::string> config_env = {
+                {"THREADSD_CONFIG", settings_file}};
+            if (config_file_name(setting)) {
+                BOOST_TEST(*config_file_name(setting) == name);
+                BOOST_TEST(setting.format(settled(args, config_env, files)) == from_flag);
+            } else {
+                BOOST_TEST(refused(args, config_env, files) ==
+                           "config file " + settings_file + " line 2: unknown setting " + name);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(numeric_ranges_in_the_table_are_the_ones_checked) {
+    std::size_t checked = 0;
+    for (const Setting& setting : settings()) {
+        // Ranges of whole numbers read "LOW to HIGH" and may go on after that.
+        const std::string_view range = setting.range;
+        std::uint64_t low = 0;
+        std::uint64_t high = 0;
+        const auto low_end = std::from_chars(range.data(), range.data() + range.size(), low);
+        if (low_end.ec != std::errc() || range.substr(low_end.ptr - range.data(), 4) != " to ") {
+            continue;
+        }
+        const auto* high_start = low_end.ptr + 4;
+        const auto high_end = std::from_chars(high_start, range.data() + range.size(), high);
+        const std::string_view after(high_end.ptr, range.data() + range.size() - high_end.ptr);
+        if (high_end.ec != std::errc() || (!after.empty() && after.front() != ';')) {
+            continue;  // a duration, such as 1ms to 86400s
+        }
+        const std::string flag(setting.flag);
+        BOOST_TEST_CONTEXT(flag << " " << range) {
+            parse_ok({"serve", flag, std::to_string(low)});
+            parse_ok({"serve", flag, std::to_string(high)});
+            if (low > 0) {
+                parse_error({"serve", flag, std::to_string(low - 1)}, flag);
+            }
+            parse_error({"serve", flag, std::to_string(high + 1)}, flag);
+        }
+        ++checked;
+    }
+    BOOST_TEST(checked >= 10u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,12 @@
 #pragma once
-// The command line of CONTRACT.md section 6, parsed into a typed command.
+// The command line of threadsd, parsed into a typed command, and the table of its settings.
 
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -29,7 +31,13 @@ enum class Command {
     kClerkMap,      ///< threadsd clerk map CLERK_ORG_ID --org ORG_ID
     kClerkList,     ///< threadsd clerk list
     kClerkUnmap,    ///< threadsd clerk unmap CLERK_ORG_ID
-    kHelp,          ///< threadsd --help
+    kHelp,          ///< threadsd --help, or --help-markdown
+};
+
+/// What `threadsd --help` prints.
+enum class HelpTopic {
+    kUsage,             ///< --help: the subcommands and every setting.
+    kSettingsMarkdown,  ///< --help-markdown: the settings table of docs/configuration.md.
 };
 
 /// Settings of `serve`.
@@ -49,9 +57,11 @@ struct ServeOptions {
 /// A parsed command line.
 struct CommandLine {
     Command command = Command::kServe;       ///< What to run.
+    HelpTopic help = HelpTopic::kUsage;      ///< What kHelp prints.
     std::string database = "./threadsd.db";  ///< --db, else $THREADSD_DB, else ./threadsd.db.
     bool no_demo = false;                    ///< --no-demo: never seed the demo data.
-    ServeOptions serve;                      ///< For `serve`.
+    std::string config_file;   ///< --config, else $THREADSD_CONFIG; "" when none was read.
+    ServeOptions serve;        ///< For `serve`.
     std::string argument;      ///< FILE of `agents import`, KEY_ID of `keys revoke`, CLERK_ORG_ID.
     std::string organization;  ///< --org of `keys create` or `clerk map`.
     std::string key_name = "default";      ///< --name of `keys create`.
@@ -76,6 +86,40 @@ std::optional<std::string> read_text_file(const std::string& path);
 /// `THREADSD_MAX_BODY_BYTES`.
 std::string environment_name(std::string_view option);
 
+/// Where a setting may be given besides its flag.
+enum class SettingSources {
+    kEverywhere,          ///< The flag, the environment and the config file.
+    kFlagAndEnvironment,  ///< --config: a config file cannot name another one.
+    kFlagOnly,            ///< --no-demo: a switch with no value to write elsewhere.
+};
+
+/// One setting of threadsd. The table of them (settings()) is the one source of the
+/// settings part of --help, of the names in the environment and the config file, and of
+/// the table in docs/configuration.md; the values themselves stay in the option structs.
+struct Setting {
+    std::string_view flag;         ///< e.g. `--max-body-bytes`.
+    std::string_view placeholder;  ///< Its value in usage, e.g. `N`; "" for a switch.
+    bool serve_only;               ///< True for serve's settings; false for every subcommand's.
+    SettingSources sources;        ///< Where else it may be given.
+    std::string_view meaning;      ///< One line: what it sets.
+    std::string_view range;        ///< The values allowed, e.g. `1024 to 65535`; "" for any.
+    /// The setting's value in `line`, as --help shows it; of `CommandLine{}`, the default.
+    /// Null only for the options of one subcommand (--org), which settings() leaves out.
+    std::string (*format)(const CommandLine& line);
+    /// Checks `value` and stores it in `line`; else the one-line error.
+    std::optional<std::string> (*apply)(CommandLine& line, std::string_view value);
+};
+
+/// Every setting, in the order --help and the docs list them.
+std::span<const Setting> settings();
+
+/// The environment variable of `setting`, or nothing when the environment cannot set it.
+std::optional<std::string> environment_variable(const Setting& setting);
+
+/// The name of `setting` in a config file (its flag without dashes), or nothing when a
+/// config file cannot set it.
+std::optional<std::string> config_file_name(const Setting& setting);
+
 /// Parses `arguments` (without the program name). Options may stand anywhere after the
 /// subcommand's words, as `--name value` or `--name=value`.
 ///
@@ -90,5 +134,12 @@ std::variant<CommandLine, UsageError> parse_command_line(
 
 /// The text of `threadsd --help`.
 std::string usage_text();
+
+/// The Markdown table of every setting: flag, environment variable, config file name,
+/// default and meaning. docs/configuration.md holds it between its settings-table markers.
+std::string settings_markdown();
+
+/// What `threadsd --help` (kUsage) or `threadsd --help-markdown` prints.
+std::string help_text(HelpTopic topic);
 
 }  // namespace threadsd::app
