@@ -1,5 +1,5 @@
 -- The demo organization, seeded when a store is created (unless --no-demo): enough agents
--- to try every shape of the thread object from the README's curl line.
+-- to try every shape of the thread object from the curl lines in README.md and docs/api.md.
 
 INSERT INTO organizations (id, name, created_at) VALUES
     ('0b7c6c8e-5d0a-4c1e-9a57-2f1d3e4a5b60', 'Demo organization', 1764633600000);

@@ -23,7 +23,7 @@ struct Row {
     const char* name;
 };
 
-// CONTRACT.md section 1.
+// The error table of docs/api.md.
 const std::vector<Row> kTable = {
     {ErrorCode::kBadRequest, 400, "BAD_REQUEST"},
     {ErrorCode::kUnauthorized, 401, "UNAUTHORIZED"},

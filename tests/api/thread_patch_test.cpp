@@ -1,4 +1,4 @@
-// parse_patch_request, merge_string_map and parse_close_request (CONTRACT.md 7 and 7.1).
+// parse_patch_request, merge_string_map and parse_close_request.
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>

@@ -1,4 +1,4 @@
-// The command line of CONTRACT.md section 6, run as the real build/threadsd: every
+// The command line (docs/configuration.md), run as the real build/threadsd: every
 // subcommand, its output, its errors, and how `serve` starts and stops.
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
-// Concurrent writes to one thread against the real binary (CONTRACT.md section 7): PATCHes
-// of different keys from many connections all survive, in one order that every response
-// agrees with; racing closes have one winner; the key limit holds for racing additions.
+// Concurrent writes to one thread against the real binary: PATCHes of different keys from many
+// connections all survive, in one order that every response agrees with; racing closes have one
+// winner; the key limit holds for racing additions.
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>

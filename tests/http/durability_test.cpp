@@ -1,7 +1,7 @@
-// CONTRACT.md section 3: "A 200 is sent only after the thread is durably committed: a
-// crash or kill -9 right after the response loses nothing." The real server is killed
-// with SIGKILL right after a 200, sequentially and while other clients are still
-// sending, and the database file is then read with the SQLite C API.
+// A 200 is sent only after the thread is durably committed: a crash or kill -9 right
+// after the response loses nothing (docs/security.md, "What a 200 guarantees"). The real server is
+// killed with SIGKILL right after a 200, sequentially and while other clients are still sending,
+// and the database file is then read with the SQLite C API.
 
 #include <signal.h>
 #include <sqlite3.h>

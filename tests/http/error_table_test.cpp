@@ -1,4 +1,4 @@
-// CONTRACT.md section 1 row by row against the real binary: every error status the
+// The error table of docs/api.md row by row against the real binary: every error status the
 // create endpoint can give, each in the exact envelope, and the order of the checks.
 // Not covered: 429 and 503 (not implemented yet) and 500 (no way to provoke it from
 // outside without breaking the store under the server).

@@ -1,4 +1,4 @@
-// HTTP/1.1 as CONTRACT.md section 5 promises it, against the real binary: keep-alive,
+// HTTP/1.1 as docs/api.md (Protocol) promises it, against the real binary: keep-alive,
 // pipelining, HTTP/1.0, chunked bodies, 100-continue, framing that must be refused,
 // trimmed header values, and a server that keeps serving after all of it.
 

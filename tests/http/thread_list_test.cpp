@@ -1,7 +1,6 @@
-// GET /api/v1/threads over a few hundred threads (CONTRACT.md sections 7 and 7.1): every
-// filter walked page by page at several page sizes while a background thread keeps creating
-// threads, cursors that name no thread, exclusive created bounds, and items that show
-// their agent as it is now.
+// GET /api/v1/threads over a few hundred threads: every filter walked page by page at several
+// page sizes while a background thread keeps creating threads, cursors that name no thread,
+// exclusive created bounds, and items that show their agent as it is now.
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>

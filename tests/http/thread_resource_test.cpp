@@ -1,6 +1,6 @@
-// GET, PATCH and close of one thread and the shape of the list (CONTRACT.md sections 7 and
-// 7.1) against the real binary: each endpoint's happy path and every error row, with the
-// thread read back after each refused request to show that nothing changed.
+// GET, PATCH and close of one thread and the shape of the list against the real binary: each
+// endpoint's happy path and every error row, with the thread read back after each refused request
+// to show that nothing changed.
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>

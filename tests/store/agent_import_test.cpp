@@ -316,10 +316,10 @@ BOOST_AUTO_TEST_CASE(a_repeated_json_key_is_refused_and_named) {
     BOOST_TEST(message.find("request body") == std::string::npos, message);
 }
 
-// CONTRACT.md section 6: a malformed file is refused "with a message that names the element
-// and field". For a repeated key the message names the key but not the element, because the
-// strict JSON parser stops before the element is known. Known gap, reported; remove the
-// decorator once the message names "agents[1]".
+// A malformed import file is refused with a message that names the element and field. For a
+// repeated key the message names the key but not the element, because the strict JSON parser stops
+// before the element is known. Known gap, reported; remove the decorator once the message names
+// "agents[1]".
 BOOST_AUTO_TEST_CASE(a_repeated_json_key_message_names_the_element) {
     const std::string text = R"([
       {"id": "a1a1a1a1-1111-4111-8111-000000000001", "organizationId": "aaaaaaaa-0000-4000-8000-000000000001",

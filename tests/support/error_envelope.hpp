@@ -1,5 +1,5 @@
 #pragma once
-// The error envelope of CONTRACT.md section 1, checked on a response.
+// The error envelope of docs/api.md, checked on a response.
 
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Builders for `agents import` files (CONTRACT.md section 6): fake organizations, agents and
+// Builders for `agents import` files: fake organizations, agents and
 // versions, as JSON that a test edits further and serializes.
 
 #include <boost/json/array.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// Calls of the thread resource (CONTRACT.md sections 3 and 7) for integration tests, each
+// Calls of the thread resource for integration tests, each
 // checking the status and the shape of the answer, and RFC 3339 helpers for its times.
 // Header-only; for the test's own thread (they use Boost.Test checks).
 

@@ -1,5 +1,5 @@
 #pragma once
-// The contract's error vocabulary and its JSON envelope (CONTRACT.md section 1).
+// The contract's error vocabulary and its JSON envelope (docs/api.md, Errors).
 
 #include <exception>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Limits on the content of request bodies (CONTRACT.md section 4); each is configurable.
+// Limits on the content of request bodies; each is configurable.
 
 #include <cstddef>
 

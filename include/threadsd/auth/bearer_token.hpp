@@ -1,5 +1,5 @@
 #pragma once
-// The second way in (CONTRACT.md 2, upstream's "Clerk auth"): `Authorization: Bearer <JWT>`
+// The second way in (Clerk session tokens): `Authorization: Bearer <JWT>`
 // with a Clerk session token, verified offline against configured keys, its Clerk
 // organization mapped to a threadsd organization by the operator (`threadsd clerk map`).
 

@@ -1,5 +1,5 @@
 #pragma once
-// Per-key rate limits: a token bucket for each API key (CONTRACT.md section 1, 429).
+// Per-key rate limits: a token bucket for each API key; beyond it a 429.
 //
 // A bucket holds at most `rate` tokens, one second's worth, and refills at `rate` tokens
 // per second; each request takes one. So a key may burst up to its rate at once and keeps

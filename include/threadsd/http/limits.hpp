@@ -1,5 +1,5 @@
 #pragma once
-// Limits and timeouts of the HTTP layer (README, "Limits"); each is configurable. Together
+// Limits and timeouts of the HTTP layer (docs/configuration.md); each is configurable. Together
 // they bound what one connection can make the server hold: its read buffer, its head, its
 // body, and its response.
 
