@@ -14,6 +14,10 @@ std::string read_file(const std::filesystem::path& path) {
     return text.str();
 }
 
+std::filesystem::path repository_file(std::string_view relative) {
+    return std::filesystem::path(THREADSD_SOURCE_DIR) / relative;
+}
+
 void write_file(const std::filesystem::path& path, std::string_view content) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(content.data(), static_cast<std::streamsize>(content.size()));

@@ -99,7 +99,7 @@ int wait_bounded(pid_t pid, double seconds) {
 
 std::string threadsd_binary() {
     const char* configured = std::getenv("THREADSD_BIN");
-    return configured != nullptr ? configured : "build/threadsd";
+    return configured != nullptr ? configured : THREADSD_BUILT_BINARY;
 }
 
 TempDir::TempDir() {

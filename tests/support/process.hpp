@@ -9,7 +9,7 @@
 
 namespace threadsd::test {
 
-/// The threadsd binary under test ($THREADSD_BIN, set by ctest; else build/threadsd).
+/// The threadsd binary under test: $THREADSD_BIN when set, else the one this build made.
 std::string threadsd_binary();
 
 /// A fresh directory removed with everything in it at scope end.
