@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "threadsd/api/openapi_document.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/log.hpp"
 
@@ -50,7 +51,7 @@ std::optional<RouteId> RequestHandler::route_of(const Request& head) const {
 }
 
 std::variant<auth::Caller, api::ApiError> RequestHandler::authenticate(const Request& head) const {
-    // An API key wins over a bearer token sent alongside it (README, Authentication).
+    // An API key wins over a bearer token sent alongside it (docs/api.md, Authentication).
     if (const auto key = head.find("X-API-Key"); key != head.end()) {
         return auth::authenticate_api_key(store_, trim_header_value(key->value()));
     }
@@ -86,7 +87,7 @@ std::variant<Admission, Response> RequestHandler::admit(const Request& head,
     }
     matched = std::get<RouteMatch>(route).id;
     if (is_open_route(*matched)) {
-        // Health and metrics need no credentials (CONTRACT.md 2).
+        // Health and metrics need no credentials (docs/api.md, Authentication).
         return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}, request_id};
     }
 
@@ -175,6 +176,8 @@ net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
         }
         case RouteId::kMetrics:
             co_return metrics_response();
+        case RouteId::kOpenApi:
+            co_return json_response(200, std::string(api::openapi_json()));
     }
     co_return from_result(std::move(result));
 }

@@ -38,6 +38,7 @@ Router Router::threads_api() {
     router.add(verb_ns::verb::get, "/healthz", RouteId::kHealth);
     router.add(verb_ns::verb::get, "/readyz", RouteId::kReadiness);
     router.add(verb_ns::verb::get, "/metrics", RouteId::kMetrics);
+    router.add(verb_ns::verb::get, "/openapi.json", RouteId::kOpenApi);
     return router;
 }
 
@@ -62,12 +63,15 @@ std::string_view route_name(std::optional<RouteId> route) {
             return "readyz";
         case RouteId::kMetrics:
             return "metrics";
+        case RouteId::kOpenApi:
+            return "openapi";
     }
     return "unmatched";
 }
 
 bool is_open_route(RouteId route) {
-    return route == RouteId::kHealth || route == RouteId::kReadiness || route == RouteId::kMetrics;
+    return route == RouteId::kHealth || route == RouteId::kReadiness ||
+           route == RouteId::kMetrics || route == RouteId::kOpenApi;
 }
 
 void Router::add(verb_ns::verb method, std::string_view pattern, RouteId id) {

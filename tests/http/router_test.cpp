@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -241,6 +242,22 @@ BOOST_AUTO_TEST_CASE(post_on_the_list_path_is_405_allow_get) {
     BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/threads/x/").path_known);
     BOOST_TEST(!expect_miss(router, verb::get, "/api/v1/threads/x/y").path_known);
     BOOST_TEST(!expect_miss(router, verb::patch, "/api/v1/threads/x/close/y").path_known);
+}
+
+BOOST_AUTO_TEST_CASE(the_operational_routes_need_no_credentials) {
+    const Router router = Router::threads_api();
+    for (const auto& [path, id, name] :
+         {std::tuple{"/healthz", RouteId::kHealth, "healthz"},
+          std::tuple{"/readyz", RouteId::kReadiness, "readyz"},
+          std::tuple{"/metrics", RouteId::kMetrics, "metrics"},
+          std::tuple{"/openapi.json", RouteId::kOpenApi, "openapi"}}) {
+        const RouteMatch match = expect_match(router, verb::get, path);
+        BOOST_TEST((match.id == id));
+        BOOST_TEST(threadsd::http::is_open_route(id));
+        BOOST_TEST(threadsd::http::route_name(id) == name);
+    }
+    BOOST_TEST(!threadsd::http::is_open_route(RouteId::kListThreads));
+    BOOST_TEST(expect_miss(router, verb::post, "/openapi.json").allow == "GET");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,15 +25,16 @@ enum class RouteId {
     kHealth,           ///< GET /healthz
     kReadiness,        ///< GET /readyz
     kMetrics,          ///< GET /metrics
+    kOpenApi,          ///< GET /openapi.json
 };
 
 /// Number of RouteId values.
-inline constexpr std::size_t kRouteCount = 8;
+inline constexpr std::size_t kRouteCount = 9;
 
 /// The route's name in metrics and the access log, e.g. "create"; "unmatched" for none.
 std::string_view route_name(std::optional<RouteId> route);
 
-/// True for the routes that need no credentials (health and metrics, CONTRACT.md 2).
+/// True for the routes that need no credentials (health, metrics and the API description).
 bool is_open_route(RouteId route);
 
 /// A matched route and the values of its `{param}` segments, in order.
