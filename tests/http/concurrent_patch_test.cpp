@@ -44,12 +44,18 @@ ConcurrentState& patch_race_fixture() {
     return ConcurrentServer::get();
 }
 
+/// The demo key for workers, read on the main thread before they start: getting the suite's
+/// state logs through Boost.Test, which is not thread-safe.
+std::string worker_key;
+
 /// Runs `work(worker, client)` on `workers` threads at once, each with its own connection,
 /// and returns each worker's results in order. The workers never call Boost.Test.
 std::vector<std::vector<PlainResult>> run_workers(
     int workers,
     const std::function<void(int, PlainHttpClient&, std::vector<PlainResult>&)>& work) {
     std::vector<std::vector<PlainResult>> results(static_cast<std::size_t>(workers));
+    const unsigned short port = patch_race_fixture().server.port();
+    worker_key = patch_race_fixture().key;
     std::latch ready(workers);
     {
         std::vector<std::jthread> threads;
@@ -57,7 +63,7 @@ std::vector<std::vector<PlainResult>> run_workers(
             threads.emplace_back([&, w] {
                 auto& mine = results[static_cast<std::size_t>(w)];
                 try {
-                    PlainHttpClient client(patch_race_fixture().server.port());
+                    PlainHttpClient client(port);
                     ready.arrive_and_wait();  // Connected; now all start together.
                     work(w, client, mine);
                 } catch (const std::exception& e) {
@@ -73,9 +79,8 @@ std::vector<std::vector<PlainResult>> run_workers(
 
 /// A PATCH with a JSON body and the demo key, from a worker.
 PlainResult plain_patch(PlainHttpClient& client, const std::string& path, const std::string& body) {
-    return client.request(
-        http::verb::patch, path, body,
-        {{"Content-Type", "application/json"}, {"X-API-Key", patch_race_fixture().key}});
+    return client.request(http::verb::patch, path, body,
+                          {{"Content-Type", "application/json"}, {"X-API-Key", worker_key}});
 }
 
 /// The thread of a worker's 200 answer (checked on the test's thread).
@@ -126,7 +131,7 @@ BOOST_AUTO_TEST_CASE(concurrent_patches_of_different_keys_all_survive) {
             if (worker == kWorkers) {
                 for (int j = 0; j < kPatchesPerWorker / 2; ++j) {
                     out.push_back(plain.request(http::verb::get, thread_path(id), std::nullopt,
-                                                {{"X-API-Key", patch_race_fixture().key}}));
+                                                {{"X-API-Key", worker_key}}));
                 }
                 out.push_back(plain_patch(plain, close_path(id), R"({"reason":"racing"})"));
                 return;

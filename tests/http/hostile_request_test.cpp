@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,10 +99,15 @@ std::size_t peak_rss_kib(pid_t pid) {
 /// `filler` repeated, until the total is sent or the server stops taking them.
 void offer(unsigned short port, int connections, const std::string& start,
            const std::string& filler, std::size_t total) {
-    std::vector<std::thread> senders;
+    // Connected here: RawConnection checks with Boost.Test, which is not thread-safe, so
+    // the senders only send.
+    std::vector<std::unique_ptr<RawConnection>> opened;
     for (int i = 0; i < connections; ++i) {
-        senders.emplace_back([&] {
-            RawConnection connection(port);
+        opened.push_back(std::make_unique<RawConnection>(port));
+    }
+    std::vector<std::thread> senders;
+    for (auto& open : opened) {
+        senders.emplace_back([&, &connection = *open] {
             if (!connection.write(start)) {
                 return;
             }
