@@ -345,7 +345,7 @@ BOOST_AUTO_TEST_CASE(threadsd_stuck_or_down_gives_envelopes_not_html) {
 
     // Stuck after the request reached it: it may have taken effect, so a 500 that says so,
     // not a retry-503 (and no Retry-After).
-    proxied.server.signal(SIGSTOP);
+    proxied.server.freeze();
     HttpClient stuck_client(proxied.nginx.port());
     const auto stuck = stuck_client.request(verb::get, "/healthz", std::nullopt, {});
     proxied.server.signal(SIGCONT);

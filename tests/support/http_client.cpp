@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include "support/require.hpp"
+
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -8,7 +10,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/test/unit_test.hpp>
 
 namespace threadsd::test {
 
@@ -24,7 +25,7 @@ std::string HttpResult::header(const std::string& name) const {
 boost::json::value HttpResult::json() const {
     boost::system::error_code ec;
     auto value = boost::json::parse(message.body(), ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "response body is not JSON: " << message.body());
+    require(!ec, "response body is not JSON: " + message.body());
     return value;
 }
 
@@ -35,10 +36,10 @@ HttpClient::HttpClient(unsigned short port, std::chrono::milliseconds timeout,
     if (!source.empty()) {
         socket_.open(net::ip::tcp::v4());
         socket_.bind({net::ip::make_address(source), 0}, ec);
-        BOOST_REQUIRE_MESSAGE(!ec, "cannot bind to " << source << ": " << ec.message());
+        require(!ec, "cannot bind to " + source + ": " + ec.message());
     }
     socket_.connect({net::ip::make_address("127.0.0.1"), port}, ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "cannot connect to port " << port << ": " << ec.message());
+    require(!ec, "cannot connect to port " + std::to_string(port) + ": " + ec.message());
     // Blocking reads with SO_RCVTIMEO, so a server that never answers fails the test
     // instead of hanging it.
     timeval tv{};
@@ -60,7 +61,7 @@ HttpResult HttpClient::request(http::verb method, const std::string& target,
     }
     boost::system::error_code ec;
     http::write(socket_, request, ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "write failed: " << ec.message());
+    require(!ec, "write failed: " + ec.message());
     return read_response();
 }
 
@@ -76,7 +77,7 @@ HttpResult HttpClient::post_json(const std::string& target, const std::string& b
 void HttpClient::send_raw(const std::string& bytes) {
     boost::system::error_code ec;
     net::write(socket_, net::buffer(bytes), ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "write failed: " << ec.message());
+    require(!ec, "write failed: " + ec.message());
 }
 
 HttpResult HttpClient::read_response() {
@@ -85,7 +86,7 @@ HttpResult HttpClient::read_response() {
     parser.body_limit(16 * 1024 * 1024);
     boost::system::error_code ec;
     http::read(socket_, buffer_, parser, ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "reading the response failed: " << ec.message());
+    require(!ec, "reading the response failed: " + ec.message());
     result.message = parser.release();
     return result;
 }

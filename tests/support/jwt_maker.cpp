@@ -1,5 +1,7 @@
 #include "support/jwt_maker.hpp"
 
+#include "support/require.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -8,7 +10,6 @@
 #include <openssl/rsa.h>
 
 #include <boost/json/serialize.hpp>
-#include <boost/test/unit_test.hpp>
 
 namespace threadsd::test {
 
@@ -19,7 +20,7 @@ namespace {
 /// The bytes of a big number parameter of `key`, big-endian.
 std::string bignum_bytes(EVP_PKEY* key, const char* name) {
     BIGNUM* number = nullptr;
-    BOOST_TEST_REQUIRE(EVP_PKEY_get_bn_param(key, name, &number) == 1);
+    require(EVP_PKEY_get_bn_param(key, name, &number) == 1, "EVP_PKEY_get_bn_param failed");
     std::string bytes(static_cast<std::size_t>(BN_num_bytes(number)), '\0');
     BN_bn2bin(number, reinterpret_cast<unsigned char*>(bytes.data()));
     BN_free(number);
@@ -49,12 +50,12 @@ std::string base64url(std::string_view bytes) {
 }
 
 TestRsaKey::TestRsaKey(int bits) : key_(EVP_RSA_gen(static_cast<unsigned>(bits)), &EVP_PKEY_free) {
-    BOOST_TEST_REQUIRE(key_ != nullptr);
+    require(key_ != nullptr, "EVP_RSA_gen failed");
 }
 
 std::string TestRsaKey::public_pem() const {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    BOOST_TEST_REQUIRE(PEM_write_bio_PUBKEY(bio.get(), key_.get()) == 1);
+    require(PEM_write_bio_PUBKEY(bio.get(), key_.get()) == 1, "PEM_write_bio_PUBKEY failed");
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(size));
@@ -72,15 +73,16 @@ json::object TestRsaKey::jwk(const std::string& kid) const {
 std::string TestRsaKey::sign(std::string_view data) const {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
                                                                     &EVP_MD_CTX_free);
-    BOOST_TEST_REQUIRE(
-        EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key_.get()) == 1);
+    require(EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key_.get()) == 1,
+            "EVP_DigestSignInit failed");
     std::size_t size = 0;
     const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-    BOOST_TEST_REQUIRE(EVP_DigestSign(context.get(), nullptr, &size, bytes, data.size()) == 1);
+    require(EVP_DigestSign(context.get(), nullptr, &size, bytes, data.size()) == 1,
+            "EVP_DigestSign failed");
     std::string signature(size, '\0');
-    BOOST_TEST_REQUIRE(EVP_DigestSign(context.get(),
-                                      reinterpret_cast<unsigned char*>(signature.data()), &size,
-                                      bytes, data.size()) == 1);
+    require(EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                           bytes, data.size()) == 1,
+            "EVP_DigestSign failed");
     signature.resize(size);
     return signature;
 }
@@ -96,10 +98,10 @@ std::string hs256_token(std::string_view secret, const json::object& header,
     const auto input = signing_input(header, claims);
     unsigned char mac[EVP_MAX_MD_SIZE];
     std::size_t size = 0;
-    BOOST_TEST_REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(),
-                                 secret.size(),
-                                 reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-                                 mac, sizeof mac, &size) != nullptr);
+    require(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
+                      reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
+                      sizeof mac, &size) != nullptr,
+            "EVP_Q_mac failed");
     return input + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), size));
 }
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -245,6 +246,30 @@ ServerProcess::~ServerProcess() {
 
 void ServerProcess::signal(int signal) const {
     ::kill(pid_, signal);
+}
+
+void ServerProcess::freeze() const {
+    ::kill(pid_, SIGSTOP);
+    const auto tasks = std::filesystem::path("/proc") / std::to_string(pid_) / "task";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        bool all_stopped = true;
+        for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+            // The state is the field after the parenthesised command name.
+            const auto stat = read_file(task.path() / "stat");
+            const auto name_end = stat.rfind(')');
+            if (name_end == std::string::npos || name_end + 2 >= stat.size() ||
+                stat[name_end + 2] != 'T') {
+                all_stopped = false;
+                break;
+            }
+        }
+        if (all_stopped) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    BOOST_FAIL("threadsd serve did not stop within 10 s of SIGSTOP");
 }
 
 void ServerProcess::kill9() {

@@ -103,6 +103,9 @@ class ServerProcess {
     pid_t pid() const { return pid_; }
     /// Sends `signal` without waiting.
     void signal(int signal) const;
+    /// Stops the process (SIGSTOP) and returns once every one of its threads is stopped:
+    /// kill() only queues the stop, and a running I/O thread could still answer meanwhile.
+    void freeze() const;
     /// SIGKILL and reap: a crash as abrupt as a power cut is for the process.
     void kill9();
     /// Waits up to `seconds` for the process to exit; its exit code, or -1 on timeout.

@@ -1,5 +1,7 @@
 #include "support/raw_connection.hpp"
 
+#include "support/require.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -8,7 +10,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/test/unit_test.hpp>
 
 #include <cerrno>
 #include <utility>
@@ -19,7 +20,7 @@ namespace http = boost::beast::http;
 
 RawConnection::RawConnection(unsigned short port, int timeout_seconds) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    BOOST_REQUIRE(fd_ >= 0);
+    require(fd_ >= 0, "cannot open a socket");
     timeval tv{};
     tv.tv_sec = timeout_seconds;
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -28,7 +29,8 @@ RawConnection::RawConnection(unsigned short port, int timeout_seconds) {
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    require(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0,
+            "cannot connect to port " + std::to_string(port));
 }
 
 RawConnection::~RawConnection() {
