@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "threadsd/store/admin.hpp"
-#include "threadsd/store/catalog.hpp"
-#include "threadsd/store/sqlite.hpp"
-#include "threadsd/store/thread_writes.hpp"
+#include "threadsd/store/sqlite/admin.hpp"
+#include "threadsd/store/sqlite/catalog.hpp"
+#include "threadsd/store/sqlite/connection.hpp"
+#include "threadsd/store/sqlite/thread_writes.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/uuid.hpp"
 
@@ -46,12 +46,12 @@ int main(int argc, char** argv) {
         return usage();
     }
     try {
-        store::Connection connection(db, store::OpenMode::kReadWrite);
+        store::sqlite::Connection connection(db, store::sqlite::OpenMode::kReadWrite);
         // A bulk load: the benchmark measures the server, not this tool's fsyncs.
         connection.exec("PRAGMA synchronous = OFF");
         std::vector<store::AgentWithPublishedVersion> agents;
         {
-            store::Catalog catalog(connection);
+            store::sqlite::Catalog catalog(connection);
             for (const char* id :
                  {"3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01", "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e02",
                   "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e03"}) {
@@ -63,14 +63,14 @@ int main(int argc, char** argv) {
                 agents.push_back(std::move(*agent));
             }
         }
-        store::ThreadWrites writes(connection);
+        store::sqlite::ThreadWrites writes(connection);
         util::Uuid7Generator ids;
         // One thread per millisecond, ending a day ago.
         const std::int64_t start =
             util::unix_millis_now() - 86'400'000 - static_cast<std::int64_t>(count);
         std::size_t done = 0;
         while (done < count) {
-            store::Transaction transaction(connection);
+            store::sqlite::Transaction transaction(connection);
             const std::size_t end = std::min(count, done + kRowsPerTransaction);
             for (; done < end; ++done) {
                 store::ThreadRecord thread;

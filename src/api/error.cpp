@@ -1,6 +1,6 @@
 #include "threadsd/api/error.hpp"
 
-#include "threadsd/api/json_writer.hpp"
+#include "threadsd/util/json_writer.hpp"
 
 namespace threadsd::api {
 
@@ -65,7 +65,7 @@ std::string_view code_name(ErrorCode code) {
 }
 
 std::string error_body(const ApiError& error) {
-    JsonWriter out;
+    util::JsonWriter out;
     out.begin_object();
     out.key("status").number(static_cast<std::int64_t>(http_status(error.code)));
     out.key("message").string(error.message);

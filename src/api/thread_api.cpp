@@ -22,16 +22,6 @@ const ApiError kBadThreadId{ErrorCode::kBadRequest, "threadId must be a UUID"};
 const ApiError kUnknownThread{ErrorCode::kNotFound,
                               "threadId names no thread of this organization"};
 
-// The caller's thread as the write transaction sees it; a 404 when it is not theirs.
-store::ThreadRecord load_for_write(store::WriteContext& context, const auth::Caller& caller,
-                                   const std::string& thread_id) {
-    auto thread = context.thread_reads.find(caller.organization_id, thread_id);
-    if (!thread) {
-        throw ApiFailure(kUnknownThread);
-    }
-    return std::move(*thread);
-}
-
 // Every write moves updatedAt, even within the millisecond of the previous one.
 std::int64_t next_update_time(const store::ThreadRecord& thread) {
     return std::max(util::unix_millis_now(), thread.updated_at + 1);
@@ -49,8 +39,8 @@ net::awaitable<ApiResult> ThreadApi::create_web_thread(const auth::Caller& calle
     }
     auto& request = std::get<CreateThreadRequest>(parsed);
 
-    auto agent =
-        store_.live_agent(caller.organization_id, request.agent_id, caller.catalog_generation);
+    auto agent = co_await store_.live_agent(caller.organization_id, request.agent_id,
+                                            caller.catalog_generation);
     if (!agent) {
         co_return error_result(
             {ErrorCode::kNotFound, "agentId names no agent of this organization"});
@@ -71,48 +61,40 @@ net::awaitable<ApiResult> ThreadApi::create_web_thread(const auth::Caller& calle
     thread.agent = std::move(agent->agent);
     thread.agent_version = std::move(*agent->published);
 
-    // The job runs on the writer's thread while this coroutine is suspended, so the
-    // reference to `thread` stays valid until the commit completes.
-    store::WriteJob job = [&thread](store::WriteContext& context) {
-        context.threads.insert(thread);
-    };
-    co_await store_.writer().write(std::move(job));
+    co_await store_.create_thread(thread);
     co_return ApiResult{200, thread_body(thread)};
 }
 
-ApiResult ThreadApi::get_thread(const auth::Caller& caller, std::string_view thread_id) {
+net::awaitable<ApiResult> ThreadApi::get_thread(const auth::Caller& caller,
+                                                std::string_view thread_id) {
     const auto id = util::normalize_uuid(thread_id);
     if (!id) {
-        return error_result(kBadThreadId);
+        co_return error_result(kBadThreadId);
     }
-    const auto details = store_.agent_details(caller.catalog_generation);
-    auto session = store_.read();
-    const auto thread = session->threads.find(caller.organization_id, *id, &details);
-    if (!thread) {
-        return error_result(kUnknownThread);
+    store::ThreadRecord thread;
+    const bool found =
+        co_await store_.find_thread(caller.organization_id, *id, caller.catalog_generation, thread);
+    if (!found) {
+        co_return error_result(kUnknownThread);
     }
-    return {200, thread_body(*thread)};
+    co_return ApiResult{200, thread_body(thread)};
 }
 
-ApiResult ThreadApi::list_threads(const auth::Caller& caller, std::string_view query) {
+net::awaitable<ApiResult> ThreadApi::list_threads(const auth::Caller& caller,
+                                                  std::string_view query) {
     auto parsed = parse_list_query(query);
     if (auto* error = std::get_if<ApiError>(&parsed)) {
-        return error_result(*error);
+        co_return error_result(*error);
     }
     const auto& request = std::get<ListQuery>(parsed);
-    std::vector<store::ThreadRecord> threads;
-    {
-        const auto details = store_.agent_details(caller.catalog_generation);
-        auto session = store_.read();
-        // One row more than the page tells whether another page exists.
-        threads = session->threads.list(caller.organization_id, request.filter, request.limit + 1,
-                                        &details);
-    }
+    // One row more than the page tells whether another page exists.
+    auto threads = co_await store_.list_threads(caller.organization_id, request.filter,
+                                                request.limit + 1, caller.catalog_generation);
     const bool more = threads.size() > request.limit;
     if (more) {
         threads.resize(request.limit);
     }
-    JsonWriter out;
+    util::JsonWriter out;
     out.begin_object();
     out.key("threads").begin_array();
     for (const auto& thread : threads) {
@@ -125,7 +107,7 @@ ApiResult ThreadApi::list_threads(const auth::Caller& caller, std::string_view q
     more ? out.string(threads.back().id) : out.null();
     out.end_object();
     out.end_object();
-    return {200, out.take()};
+    co_return ApiResult{200, out.take()};
 }
 
 net::awaitable<ApiResult> ThreadApi::patch_thread(const auth::Caller& caller,
@@ -141,9 +123,7 @@ net::awaitable<ApiResult> ThreadApi::patch_thread(const auth::Caller& caller,
     }
     const auto& patch = std::get<PatchThreadRequest>(parsed);
 
-    store::ThreadRecord thread;
-    store::WriteJob job = [&](store::WriteContext& context) {
-        thread = load_for_write(context, caller, *id);
+    store::ThreadEdit edit = [&](store::ThreadRecord& thread) {
         const auto merge = [&](std::optional<std::string>& stored,
                                const std::optional<boost::json::object>& changes,
                                std::string_view field) {
@@ -162,9 +142,8 @@ net::awaitable<ApiResult> ThreadApi::patch_thread(const auth::Caller& caller,
             throw ApiFailure(std::move(*error));
         }
         thread.updated_at = next_update_time(thread);
-        context.threads.update_maps(thread);
     };
-    co_return co_await commit_or_answer(std::move(job), thread);
+    co_return co_await update_or_answer(caller, *id, std::move(edit));
 }
 
 net::awaitable<ApiResult> ThreadApi::close_thread(const auth::Caller& caller,
@@ -179,9 +158,7 @@ net::awaitable<ApiResult> ThreadApi::close_thread(const auth::Caller& caller,
         co_return error_result(*error);
     }
 
-    store::ThreadRecord thread;
-    store::WriteJob job = [&](store::WriteContext& context) {
-        thread = load_for_write(context, caller, *id);
+    store::ThreadEdit edit = [&](store::ThreadRecord& thread) {
         if (!thread.is_active) {
             throw ApiFailure({ErrorCode::kConflict, "the thread is already closed"});
         }
@@ -189,20 +166,24 @@ net::awaitable<ApiResult> ThreadApi::close_thread(const auth::Caller& caller,
         thread.updated_at = next_update_time(thread);
         thread.closed_at = thread.updated_at;
         thread.closed_reason = std::get<std::string>(reason);
-        context.threads.close(thread);
     };
-    co_return co_await commit_or_answer(std::move(job), thread);
+    co_return co_await update_or_answer(caller, *id, std::move(edit));
 }
 
-net::awaitable<ApiResult> ThreadApi::commit_or_answer(store::WriteJob job,
-                                                      const store::ThreadRecord& thread) {
-    // The job fills `thread`; the writer has undone the job's changes when it threw.
+net::awaitable<ApiResult> ThreadApi::update_or_answer(const auth::Caller& caller,
+                                                      const std::string& thread_id,
+                                                      store::ThreadEdit edit) {
+    // The edit refuses with an ApiFailure; the store has then written nothing.
+    std::optional<store::ThreadRecord> updated;
     try {
-        co_await store_.writer().write(std::move(job));
+        updated = co_await store_.update_thread(caller.organization_id, thread_id, std::move(edit));
     } catch (const ApiFailure& failure) {
         co_return error_result(failure.error);
     }
-    co_return ApiResult{200, thread_body(thread)};
+    if (!updated) {
+        co_return error_result(kUnknownThread);
+    }
+    co_return ApiResult{200, thread_body(*updated)};
 }
 
 }  // namespace threadsd::api

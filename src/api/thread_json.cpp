@@ -5,7 +5,7 @@
 namespace threadsd::api {
 namespace {
 
-void optional_string(JsonWriter& out, const std::optional<std::string>& value) {
+void optional_string(util::JsonWriter& out, const std::optional<std::string>& value) {
     if (value) {
         out.string(*value);
     } else {
@@ -13,7 +13,7 @@ void optional_string(JsonWriter& out, const std::optional<std::string>& value) {
     }
 }
 
-void optional_number(JsonWriter& out, const std::optional<double>& value) {
+void optional_number(util::JsonWriter& out, const std::optional<double>& value) {
     if (value) {
         out.number(*value);
     } else {
@@ -21,7 +21,7 @@ void optional_number(JsonWriter& out, const std::optional<double>& value) {
     }
 }
 
-void timestamp(JsonWriter& out, std::int64_t unix_ms) {
+void timestamp(util::JsonWriter& out, std::int64_t unix_ms) {
     std::string buffer;
     buffer.reserve(24);
     util::append_rfc3339_millis(buffer, unix_ms);
@@ -30,7 +30,7 @@ void timestamp(JsonWriter& out, std::int64_t unix_ms) {
 
 }  // namespace
 
-void write_thread(JsonWriter& out, const store::ThreadRecord& thread) {
+void write_thread(util::JsonWriter& out, const store::ThreadRecord& thread) {
     out.begin_object();
     out.key("id").string(thread.id);
     out.key("organizationId").string(thread.organization_id);
@@ -87,7 +87,7 @@ void write_thread(JsonWriter& out, const store::ThreadRecord& thread) {
 }
 
 std::string thread_body(const store::ThreadRecord& thread) {
-    JsonWriter out;
+    util::JsonWriter out;
     out.begin_object();
     out.key("thread");
     write_thread(out, thread);

@@ -3,7 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "threadsd/api/json_reader.hpp"
+#include "threadsd/util/json_reader.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::api {
@@ -53,8 +53,8 @@ std::optional<ApiError> check_value(std::string_view field, const json::string& 
 
 // Parses a body that must be a JSON object.
 std::variant<json::object, ApiError> parse_object_body(std::string_view body) {
-    auto parsed = parse_json_strict(body);
-    if (auto* error = std::get_if<JsonSyntaxError>(&parsed)) {
+    auto parsed = util::parse_json_strict(body);
+    if (auto* error = std::get_if<util::JsonSyntaxError>(&parsed)) {
         return bad_request(std::move(error->message));
     }
     json::object* object = std::get<json::value>(parsed).if_object();

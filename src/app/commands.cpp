@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -14,15 +15,15 @@
 #include <sstream>
 #include <thread>
 
-#include "threadsd/api/json_writer.hpp"
 #include "threadsd/api/thread_api.hpp"
+#include "threadsd/auth/authenticator.hpp"
 #include "threadsd/http/request_handler.hpp"
 #include "threadsd/http/server.hpp"
-#include "threadsd/store/admin.hpp"
 #include "threadsd/store/agent_import.hpp"
-#include "threadsd/store/migrations.hpp"
+#include "threadsd/store/sqlite/open.hpp"
 #include "threadsd/store/store.hpp"
 #include "threadsd/util/clock.hpp"
+#include "threadsd/util/json_writer.hpp"
 #include "threadsd/util/log.hpp"
 #include "threadsd/util/text.hpp"
 
@@ -36,23 +37,31 @@ struct CommandFailure {
     std::string message;  ///< The line.
 };
 
-/// Opens the store for an operator command, creating and migrating it on first use.
-std::unique_ptr<store::Connection> open_store(const CommandLine& line) {
-    std::unique_ptr<store::Connection> connection;
+/// Runs a store operation to completion on the calling thread (the command line's).
+template <typename T>
+T wait_for(net::awaitable<T> operation) {
+    net::io_context io;
+    auto result = net::co_spawn(io, std::move(operation), net::use_future);
+    io.run();
+    return result.get();
+}
+
+/// Opens the store, creating and migrating it on first use.
+std::unique_ptr<store::Store> open_store(const CommandLine& line) {
+    store::StoreOptions options;
+    options.durability = line.serve.durability;
+    options.max_queued_writes = line.serve.max_queued_writes;
+    options.seed = line.no_demo                        ? store::DemoSeed::kNever
+                   : line.command == Command::kMigrate ? store::DemoSeed::kWhenEmpty
+                                                       : store::DemoSeed::kWhenCreated;
     try {
-        connection =
-            std::make_unique<store::Connection>(line.database, store::OpenMode::kReadWrite);
-        const auto seed = line.no_demo                        ? store::DemoSeed::kNever
-                          : line.command == Command::kMigrate ? store::DemoSeed::kWhenEmpty
-                                                              : store::DemoSeed::kWhenCreated;
-        store::migrate(*connection, seed);
+        return store::sqlite::open_sqlite_store(line.database, options);
     } catch (const std::exception& error) {
         throw CommandFailure{"cannot open database " + line.database + ": " + error.what()};
     }
-    return connection;
 }
 
-void write_optional_time(api::JsonWriter& out, const std::optional<std::int64_t>& unix_ms) {
+void write_optional_time(util::JsonWriter& out, const std::optional<std::int64_t>& unix_ms) {
     if (unix_ms) {
         out.string(util::format_rfc3339_millis(*unix_ms));
     } else {
@@ -60,10 +69,10 @@ void write_optional_time(api::JsonWriter& out, const std::optional<std::int64_t>
     }
 }
 
-int print_agents(store::Connection& connection) {
-    api::JsonWriter out;
+int print_agents(store::Store& store) {
+    util::JsonWriter out;
     out.begin_array();
-    for (const auto& listing : store::list_agents(connection)) {
+    for (const auto& listing : wait_for(store.list_agents())) {
         out.begin_object();
         out.key("id").string(listing.agent.id);
         out.key("organizationId").string(listing.agent.organization_id);
@@ -81,10 +90,10 @@ int print_agents(store::Connection& connection) {
     return 0;
 }
 
-int print_keys(store::Connection& connection) {
-    api::JsonWriter out;
+int print_keys(store::Store& store) {
+    util::JsonWriter out;
     out.begin_array();
-    for (const auto& key : store::list_api_keys(connection)) {
+    for (const auto& key : wait_for(store.list_api_keys())) {
         out.begin_object();
         out.key("id").string(key.id);
         out.key("organizationId").string(key.organization_id);
@@ -107,10 +116,10 @@ int print_keys(store::Connection& connection) {
 }
 
 /// `clerk list`: the mappings as a JSON array on stdout.
-int print_clerk_mappings(store::Connection& connection) {
-    api::JsonWriter out;
+int print_clerk_mappings(store::Store& store) {
+    util::JsonWriter out;
     out.begin_array();
-    for (const auto& mapping : store::list_clerk_organizations(connection)) {
+    for (const auto& mapping : wait_for(store.list_clerk_organizations())) {
         out.begin_object();
         out.key("clerkOrganizationId").string(mapping.clerk_organization_id);
         out.key("organizationId").string(mapping.organization_id);
@@ -122,7 +131,7 @@ int print_clerk_mappings(store::Connection& connection) {
     return 0;
 }
 
-int import_agents(store::Connection& connection, const std::string& path) {
+int import_agents(store::Store& store, const std::string& path) {
     const auto text = util::read_file(path);
     if (!text) {
         throw CommandFailure{"cannot read " + path};
@@ -132,8 +141,8 @@ int import_agents(store::Connection& connection, const std::string& path) {
         throw CommandFailure{path + ": " + *error};
     }
     try {
-        const auto summary = store::apply_agent_import(
-            connection, std::get<std::vector<store::ImportedAgent>>(parsed));
+        const auto summary =
+            wait_for(store.import_agents(std::get<std::vector<store::ImportedAgent>>(parsed)));
         std::cout << "imported " << summary.agents << " agents with " << summary.versions
                   << " versions (" << summary.organizations_created << " new organizations)\n";
     } catch (const store::AdminError& error) {
@@ -163,12 +172,13 @@ net::ip::tcp::endpoint parse_endpoint(const std::string& text) {
 }
 
 /// On a store with no key at all, makes one for the demo organization and says how to use it.
-void offer_demo_key(store::Connection& connection, const std::string& listen) {
-    if (store::has_any_api_key(connection) ||
-        !store::organization_exists(connection, store::kDemoOrganizationId)) {
+void offer_demo_key(store::Store& store, const std::string& listen) {
+    if (wait_for(store.has_any_api_key()) ||
+        !wait_for(store.organization_exists(store::kDemoOrganizationId))) {
         return;
     }
-    const auto key = store::create_api_key(connection, store::kDemoOrganizationId, "demo");
+    const auto key =
+        wait_for(store.create_api_key(store::kDemoOrganizationId, "demo", std::nullopt));
     std::cerr << "\nNo API key existed, so one was made for the demo organization (shown once):\n\n"
               << "  " << key.secret << "\n\nTry it:\n\n"
               << "  curl -s -X POST http://" << listen << "/api/v1/threads/web \\\n"
@@ -182,9 +192,6 @@ int serve(const CommandLine& line) {
     // does, and not kill the server with SIGXFSZ.
     std::signal(SIGXFSZ, SIG_IGN);
     const auto endpoint = parse_endpoint(line.serve.listen);
-    // Migrated before the server opens the store; the demo key is offered only once the
-    // port is bound, so a failed start prints one line and does not use up the offer.
-    auto admin_connection = open_store(line);
     const unsigned workers = line.serve.workers != 0
                                  ? line.serve.workers
                                  : std::max(1u, std::thread::hardware_concurrency());
@@ -192,12 +199,14 @@ int serve(const CommandLine& line) {
     // Destruction runs bottom-up: the server stops, then the writer commits what it
     // holds, and only then does the io_context that its completions post to go away.
     net::io_context io(static_cast<int>(workers));
-    store::Store store(line.database, line.serve.durability, line.serve.max_queued_writes);
+    // Migrated as it opens; the demo key is offered only once the port is bound, so a
+    // failed start prints one line and does not use up the offer.
+    auto store = open_store(line);
     // A thread's maps may hold what one create body can carry, and no more: that bounds
     // every answer that contains them.
     api::InputLimits input = line.serve.input;
     input.max_maps_bytes = line.serve.http.max_body_bytes;
-    api::ThreadApi thread_api(store, input);
+    api::ThreadApi thread_api(*store, input);
     // Key files are read now, so a bad one stops the start with one line.
     std::unique_ptr<auth::BearerAuthenticator> bearer;
     if (line.serve.bearer.enabled()) {
@@ -207,8 +216,9 @@ int serve(const CommandLine& line) {
             throw CommandFailure{std::string("Clerk key file ") + error.what()};
         }
     }
-    http::RequestHandler handler(http::Router::threads_api(), store, thread_api,
-                                 line.serve.rate_limit, bearer.get());
+    auth::Authenticator authenticator(*store, bearer.get());
+    http::RequestHandler handler(http::Router::threads_api(), authenticator, thread_api, *store,
+                                 line.serve.rate_limit);
     std::unique_ptr<http::Server> server;
     try {
         if (const auto inherited = inherited_listening_socket()) {
@@ -233,19 +243,16 @@ int serve(const CommandLine& line) {
         address.push_back(']');
     }
     address.append(":").append(std::to_string(bound.port()));
-    offer_demo_key(*admin_connection, address);
-    admin_connection.reset();
+    offer_demo_key(*store, address);
     handler.attach(*server);
     server->start();
     util::log_info("listening on http://" + address + " with " + std::to_string(workers) +
-                   " workers, database " + line.database);
+                   " workers, database " + store->description());
     notify_ready();
     if (const auto interval = watchdog_interval()) {
         // Fed while the event loop runs and the writer keeps up: a hung disk or loop stops
         // the pings and systemd restarts the service.
-        auto healthy = [&store, limit = *interval] {
-            return store.writer().making_progress(limit);
-        };
+        auto healthy = [&store, limit = *interval] { return store->making_progress(limit); };
         net::co_spawn(io, keep_watchdog_fed(*interval, healthy), [](std::exception_ptr error) {
             if (error) {
                 try {
@@ -296,9 +303,9 @@ int run_command(const CommandLine& line) {
             case Command::kServe:
                 return serve(line);
             case Command::kMigrate: {
-                auto connection = open_store(line);
-                std::cout << "database " << line.database << " is at schema version "
-                          << store::latest_schema_version() << '\n';
+                const auto store = open_store(line);
+                std::cout << "database " << store->description() << " is at schema version "
+                          << store->schema_version() << '\n';
                 return 0;
             }
             case Command::kAgentsImport:
@@ -306,23 +313,23 @@ int run_command(const CommandLine& line) {
             case Command::kAgentsList:
                 return print_agents(*open_store(line));
             case Command::kKeysCreate: {
-                auto connection = open_store(line);
-                const auto key = store::create_api_key(*connection, line.organization,
-                                                       line.key_name, line.key_rate);
+                const auto store = open_store(line);
+                const auto key = wait_for(
+                    store->create_api_key(line.organization, line.key_name, line.key_rate));
                 std::cout << key.secret << '\n';
                 return 0;
             }
             case Command::kKeysList:
                 return print_keys(*open_store(line));
             case Command::kKeysRevoke: {
-                auto connection = open_store(line);
-                store::revoke_api_key(*connection, line.argument);
+                const auto store = open_store(line);
+                wait_for(store->revoke_api_key(line.argument));
                 return 0;
             }
             case Command::kClerkMap: {
-                auto connection = open_store(line);
+                const auto store = open_store(line);
                 const bool replaced =
-                    store::map_clerk_organization(*connection, line.argument, line.organization);
+                    wait_for(store->map_clerk_organization(line.argument, line.organization));
                 std::cerr << "threadsd: " << line.argument << (replaced ? " now maps" : " maps")
                           << " to organization " << line.organization << '\n';
                 return 0;
@@ -330,8 +337,8 @@ int run_command(const CommandLine& line) {
             case Command::kClerkList:
                 return print_clerk_mappings(*open_store(line));
             case Command::kClerkUnmap: {
-                auto connection = open_store(line);
-                store::unmap_clerk_organization(*connection, line.argument);
+                const auto store = open_store(line);
+                wait_for(store->unmap_clerk_organization(line.argument));
                 return 0;
             }
         }

@@ -1,5 +1,6 @@
 #include "threadsd/auth/bearer_token.hpp"
 
+#include "threadsd/util/sha256.hpp"
 #include "threadsd/util/text.hpp"
 
 namespace threadsd::auth {
@@ -25,7 +26,7 @@ std::variant<VerifiedToken, TokenFailure> BearerAuthenticator::verify(std::strin
                                                                       std::int64_t now) {
     keys_.refresh();
     const auto key_generation = keys_.generation();
-    const auto digest = hash_api_key(token);  // SHA-256, whatever the string is.
+    const auto digest = util::sha256(token);  // whatever the string is
     {
         std::lock_guard lock(remembered_mutex_);
         const auto found = remembered_.find(digest);
@@ -55,33 +56,31 @@ std::variant<VerifiedToken, TokenFailure> BearerAuthenticator::verify(std::strin
     return verified;
 }
 
-std::variant<Caller, api::ApiError> BearerAuthenticator::authenticate(store::Store& store,
-                                                                      std::string_view token,
-                                                                      std::int64_t now) {
+boost::asio::awaitable<std::variant<Caller, Refusal>> BearerAuthenticator::authenticate(
+    store::Store& store, std::string_view token, std::int64_t now) {
     if (token.empty()) {
-        return unauthorized("Authorization: Bearer needs a token");
+        co_return Refusal{"Authorization: Bearer needs a token"};
     }
     const auto verified = verify(token, now);
     if (const auto* failure = std::get_if<TokenFailure>(&verified)) {
-        return unauthorized(std::string(token_failure_message(*failure)));
+        co_return Refusal{std::string(token_failure_message(*failure))};
     }
     const auto& claims = std::get<VerifiedToken>(verified);
     if (claims.subject.empty()) {
         // Every Clerk session token names its user; rate limits count per user.
-        return unauthorized("bearer token has no subject (sub)");
+        co_return Refusal{"bearer token has no subject (sub)"};
     }
     if (claims.organization.empty()) {
-        return unauthorized("bearer token has no active organization (o.id or org_id)");
+        co_return Refusal{"bearer token has no active organization (o.id or org_id)"};
     }
-    // Read first, so that an unmapping is seen by the very next request (see CatalogCache).
-    const std::int64_t generation = store.observe_catalog();
-    const auto organization = store.clerk_organization(claims.organization, generation);
-    if (!organization) {
-        return unauthorized("bearer token's organization is not mapped to a threadsd organization");
+    // As of the catalog now, so that an unmapping is seen by the very next request.
+    const auto organization = co_await store.clerk_organization(claims.organization);
+    if (!organization.value) {
+        co_return Refusal{"bearer token's organization is not mapped to a threadsd organization"};
     }
     // Rate limits count per Clerk user and organization, as they count per API key.
-    return Caller{*organization, "clerk:" + claims.subject + "@" + claims.organization, generation,
-                  std::nullopt, Credential::kBearerToken};
+    co_return Caller{*organization.value, "clerk:" + claims.subject + "@" + claims.organization,
+                     organization.generation, std::nullopt, Credential::kBearerToken};
 }
 
 }  // namespace threadsd::auth

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "threadsd/api/json_writer.hpp"
 #include "threadsd/util/clock.hpp"
+#include "threadsd/util/json_writer.hpp"
 #include "threadsd/util/text.hpp"
 
 namespace threadsd::http {
@@ -13,7 +13,7 @@ namespace {
 
 /// Writes `text` as a JSON string that is valid UTF-8 whatever the client sent: a path
 /// may carry any byte above 0x7F, and log shippers drop a line that is not UTF-8.
-void write_text(api::JsonWriter& out, std::string_view text) {
+void write_text(util::JsonWriter& out, std::string_view text) {
     if (auto replaced = util::replace_invalid_utf8(text)) {
         out.string(*replaced);
     } else {
@@ -24,7 +24,7 @@ void write_text(api::JsonWriter& out, std::string_view text) {
 }  // namespace
 
 std::string access_log_line(const AccessRecord& record, std::int64_t unix_ms) {
-    api::JsonWriter out;
+    util::JsonWriter out;
     out.begin_object();
     out.key("time").string(util::format_rfc3339_millis(unix_ms));
     out.key("requestId").string(record.request_id);

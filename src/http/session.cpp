@@ -261,7 +261,7 @@ net::awaitable<Next> Session<Stream>::exchange() {
         co_return next;
     }
 
-    auto admission = context_.handler.admit(head, request_id_, exchange_.route);
+    auto admission = co_await context_.handler.admit(head, request_id_, exchange_.route);
     if (auto* refused = std::get_if<Response>(&admission)) {
         Response refusal = std::move(*refused);
         // A client waiting for permission to send its body is answered at once, and the

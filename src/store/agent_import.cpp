@@ -5,9 +5,9 @@
 #include <cmath>
 #include <set>
 
-#include "threadsd/api/json_reader.hpp"
 #include "threadsd/store/admin.hpp"
 #include "threadsd/util/clock.hpp"
+#include "threadsd/util/json_reader.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::store {
@@ -190,8 +190,8 @@ ImportedAgent read_agent(const json::value& value, std::size_t index,
 }  // namespace
 
 std::variant<std::vector<ImportedAgent>, std::string> parse_agent_import(std::string_view text) {
-    auto parsed = api::parse_json_strict(text, "the file", "agents");
-    if (auto* error = std::get_if<api::JsonSyntaxError>(&parsed)) {
+    auto parsed = util::parse_json_strict(text, "the file", "agents");
+    if (auto* error = std::get_if<util::JsonSyntaxError>(&parsed)) {
         return error->message;
     }
     const json::array* array = std::get<json::value>(parsed).if_array();
@@ -213,90 +213,6 @@ std::variant<std::vector<ImportedAgent>, std::string> parse_agent_import(std::st
         return error.message;
     }
     return agents;
-}
-
-ImportSummary apply_agent_import(Connection& connection, const std::vector<ImportedAgent>& agents) {
-    Transaction transaction(connection);
-    auto insert_org = connection.prepare(
-        "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?1, ?2)"
-        " ON CONFLICT (id) DO NOTHING");
-    auto agent_owner = connection.prepare("SELECT organization_id FROM agents WHERE id = ?1");
-    auto upsert_agent = connection.prepare(
-        "INSERT INTO agents (id, organization_id, name, description, agent_type, deleted)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
-        "   agent_type = excluded.agent_type, deleted = excluded.deleted");
-    auto unpublish = connection.prepare(
-        "UPDATE agent_versions SET published = 0 WHERE agent_id = ?1 AND published = 1");
-    auto version_owner = connection.prepare("SELECT agent_id FROM agent_versions WHERE id = ?1");
-    auto upsert_version = connection.prepare(
-        "INSERT INTO agent_versions (id, agent_id, version, name, mode, sms_max_tokens,"
-        "   sms_temperature, discard_inbound_sms, published)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name,"
-        "   mode = excluded.mode, sms_max_tokens = excluded.sms_max_tokens,"
-        "   sms_temperature = excluded.sms_temperature,"
-        "   discard_inbound_sms = excluded.discard_inbound_sms, published = excluded.published");
-
-    ImportSummary summary;
-    const std::int64_t now = util::unix_millis_now();
-    for (std::size_t i = 0; i < agents.size(); ++i) {
-        const auto& agent = agents[i];
-        const std::string where = "agents[" + std::to_string(i) + "]";
-        insert_org.bind(1, agent.record.organization_id).bind(2, now);
-        insert_org.run();
-        summary.organizations_created += static_cast<std::size_t>(connection.changes());
-
-        agent_owner.bind(1, agent.record.id);
-        if (agent_owner.step() && agent_owner.text(0) != agent.record.organization_id) {
-            throw AdminError(where +
-                             ".organizationId differs from the organization that owns agent " +
-                             agent.record.id);
-        }
-        agent_owner.reset();
-        upsert_agent.bind(1, agent.record.id)
-            .bind(2, agent.record.organization_id)
-            .bind(3, agent.record.name)
-            .bind(4, agent.record.description)
-            .bind(5, agent.record.agent_type)
-            .bind(6, std::int64_t{agent.record.deleted ? 1 : 0});
-        upsert_agent.run();
-        // Clear first so the one-published index holds at every step of the upsert.
-        unpublish.bind(1, agent.record.id);
-        unpublish.run();
-
-        for (std::size_t j = 0; j < agent.versions.size(); ++j) {
-            const auto& version = agent.versions[j];
-            version_owner.bind(1, version.record.id);
-            if (version_owner.step() && version_owner.text(0) != agent.record.id) {
-                throw AdminError(where + ".versions[" + std::to_string(j) +
-                                 "].id belongs to another agent");
-            }
-            version_owner.reset();
-            upsert_version.bind(1, version.record.id)
-                .bind(2, agent.record.id)
-                .bind(3, version.record.version)
-                .bind(4, version.record.name)
-                .bind(5, version.record.mode)
-                .bind(6, version.record.sms_max_tokens)
-                .bind(7, version.record.sms_temperature)
-                .bind(8, std::int64_t{version.record.discard_inbound_sms ? 1 : 0})
-                .bind(9, std::int64_t{version.published ? 1 : 0});
-            try {
-                upsert_version.run();
-            } catch (const SqliteError& error) {
-                if ((error.code() & 0xff) == SQLITE_CONSTRAINT) {
-                    throw AdminError(where + ".versions[" + std::to_string(j) +
-                                     "].version is already used by another version of this agent");
-                }
-                throw;
-            }
-            ++summary.versions;
-        }
-        ++summary.agents;
-    }
-    transaction.commit();
-    return summary;
 }
 
 }  // namespace threadsd::store

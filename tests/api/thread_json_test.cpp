@@ -10,10 +10,10 @@
 namespace {
 
 namespace json = boost::json;
-using threadsd::api::JsonWriter;
 using threadsd::api::thread_body;
 using threadsd::api::write_thread;
 using threadsd::store::ThreadRecord;
+using threadsd::util::JsonWriter;
 
 constexpr std::int64_t kCreated = 1'795'895'673'123;  // 2026-11-28T19:54:33.123Z
 

@@ -18,10 +18,10 @@
 #include <string_view>
 #include <variant>
 
-#include "threadsd/api/json_reader.hpp"
 #include "threadsd/api/list_query.hpp"
 #include "threadsd/api/validation.hpp"
 #include "threadsd/auth/jwt.hpp"
+#include "threadsd/util/json_reader.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace {

@@ -18,10 +18,10 @@
 #include "support/sqlite_file.hpp"
 #include "support/suite_state.hpp"
 #include "support/thread_calls.hpp"
-#include "threadsd/auth/api_key.hpp"
-#include "threadsd/store/migrations.hpp"
-#include "threadsd/store/schema_sources.hpp"
-#include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/api_key_secret.hpp"
+#include "threadsd/store/sqlite/connection.hpp"
+#include "threadsd/store/sqlite/migrations.hpp"
+#include "threadsd/store/sqlite/schema_sources.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -48,13 +48,13 @@ const std::string kClosedThread = uuid7_at(kClosedCreated, 2);
 /// Makes `path` a store of schema version 1 with the demo data, the two old threads and
 /// one key, with the store library itself; returns the key.
 std::string make_version_1_store(const std::string& path) {
-    const auto& migrations = store::embedded_migrations();
+    const auto& migrations = store::sqlite::embedded_migrations();
     BOOST_REQUIRE(!migrations.empty());
     BOOST_REQUIRE(migrations.front().version == 1);
-    store::Connection connection(path, store::OpenMode::kReadWrite);
+    store::sqlite::Connection connection(path, store::sqlite::OpenMode::kReadWrite);
     connection.exec(migrations.front().sql);
     connection.exec("PRAGMA user_version = 1");
-    connection.exec(store::embedded_demo_seed());
+    connection.exec(store::sqlite::embedded_demo_seed());
     auto insert = connection.prepare(
         "INSERT INTO threads (id, organization_id, agent_id, agent_version_id, to_phone_number,"
         " is_active, created_at, updated_at, closed_at, closed_reason, metadata, variables)"
@@ -84,7 +84,7 @@ std::string make_version_1_store(const std::string& path) {
         .bind(11, R"({"v":"x"})");
     insert.run();
     // With version 1's columns: today's create_api_key also writes later ones.
-    const auto key = auth::generate_api_key();
+    const auto key = store::generate_api_key();
     auto insert_key = connection.prepare(
         "INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at)"
         " VALUES (?1, ?2, 'made by version 1', ?3, ?4, ?5)");
@@ -143,10 +143,10 @@ BOOST_AUTO_TEST_SUITE(schema_upgrade_http, *boost::unit_test::fixture<UpgradeSer
 
 BOOST_AUTO_TEST_CASE(serve_upgrades_the_store_in_place) {
     auto& fixture = upgrade_fixture();
-    BOOST_REQUIRE(store::latest_schema_version() > 1);
+    BOOST_REQUIRE(store::sqlite::latest_schema_version() > 1);
     SqliteFile database(fixture.db);
     BOOST_TEST(database.scalar("PRAGMA user_version") ==
-               std::to_string(store::latest_schema_version()));
+               std::to_string(store::sqlite::latest_schema_version()));
     const std::string expected = schema_of_a_new_store();
     BOOST_TEST(expected.find("index threads_by_agent") != std::string::npos, expected);
     BOOST_TEST(schema_of(fixture.db) == expected);
@@ -289,14 +289,14 @@ BOOST_AUTO_TEST_CASE(threadsd_migrate_upgrades_a_version_1_store_once) {
     {
         SqliteFile database(db);
         BOOST_TEST(database.scalar("PRAGMA user_version") ==
-                   std::to_string(store::latest_schema_version()));
+                   std::to_string(store::sqlite::latest_schema_version()));
         BOOST_TEST(schema_of(db) == schema_of_a_new_store());
     }
     // Again: nothing to do, nothing changes.
     run_ok({"migrate", "--db", db});
     SqliteFile database(db);
     BOOST_TEST(database.scalar("PRAGMA user_version") ==
-               std::to_string(store::latest_schema_version()));
+               std::to_string(store::sqlite::latest_schema_version()));
     BOOST_TEST(database.scalar("SELECT count(*) FROM organizations") == "1");
     BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == "2");
 }

@@ -22,7 +22,7 @@ namespace threadsd::test {
 namespace {
 
 /// Lower-case hex of `bytes`.
-std::string to_hex(const auth::KeyHash& bytes) {
+std::string to_hex(const store::SecretHash& bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string out;
     for (const auto byte : bytes) {
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(keys_appear_in_no_log_error_body_or_database_file) {
     }
     SqliteFile file(db);
     BOOST_TEST(file.scalar("SELECT count(*) FROM api_keys WHERE lower(hex(secret_hash)) = '" +
-                           to_hex(auth::hash_api_key(key)) + "'") == "1");
+                           to_hex(store::hash_api_key(key)) + "'") == "1");
 
     // keys list: the prefix tells the keys apart; the key itself is never there.
     const auto listing = run_ok({"keys", "list", "--db", db});

@@ -12,20 +12,20 @@
 #include "support/import_file.hpp"
 #include "support/process.hpp"
 #include "support/store_fixture.hpp"
-#include "threadsd/store/admin.hpp"
-#include "threadsd/store/migrations.hpp"
-#include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/sqlite/admin.hpp"
+#include "threadsd/store/sqlite/connection.hpp"
+#include "threadsd/store/sqlite/migrations.hpp"
 
 namespace {
 
 namespace json = boost::json;
 using threadsd::store::AdminError;
-using threadsd::store::apply_agent_import;
-using threadsd::store::Connection;
 using threadsd::store::DemoSeed;
 using threadsd::store::ImportedAgent;
 using threadsd::store::ImportSummary;
 using threadsd::store::parse_agent_import;
+using threadsd::store::sqlite::apply_agent_import;
+using threadsd::store::sqlite::Connection;
 using threadsd::test::dump_table;
 using threadsd::test::import_agent;
 using threadsd::test::import_version;
@@ -79,7 +79,7 @@ ImportSummary import_file(Connection& connection, const json::array& file) {
 
 /// The published version id `agents list` shows for `agent_id`, or "null".
 std::string listed_published_version(Connection& connection, const std::string& agent_id) {
-    for (const auto& listing : threadsd::store::list_agents(connection)) {
+    for (const auto& listing : threadsd::store::sqlite::list_agents(connection)) {
         if (listing.agent.id == agent_id) {
             return listing.published_version_id.value_or("null");
         }
@@ -339,8 +339,8 @@ BOOST_AUTO_TEST_CASE(apply_creates_organizations_agents_and_versions) {
     BOOST_TEST(summary.organizations_created == 2u);
 
     auto& c = store.connection;
-    BOOST_TEST(threadsd::store::organization_exists(c, kOrgA));
-    BOOST_TEST(threadsd::store::organization_exists(c, kOrgB));
+    BOOST_TEST(threadsd::store::sqlite::organization_exists(c, kOrgA));
+    BOOST_TEST(threadsd::store::sqlite::organization_exists(c, kOrgB));
     BOOST_TEST(query_int(c, "SELECT count(*) FROM organizations") == 2);
     BOOST_TEST(query_int(c, "SELECT count(*) FROM agents") == 2);
     BOOST_TEST(query_int(c, "SELECT count(*) FROM agent_versions") == 3);

@@ -29,9 +29,16 @@ class EchoHandler : public http::Handler {
     /// Answered requests by status, as record() saw them.
     std::map<unsigned, std::size_t> recorded;
 
-    std::variant<http::Admission, http::Response> admit(
+    boost::asio::awaitable<std::variant<http::Admission, http::Response>> admit(
         const http::Request& head, std::string_view request_id,
         std::optional<http::RouteId>& route) override {
+        co_return decide(head, request_id, route);
+    }
+
+    /// admit()'s decision, made at once.
+    std::variant<http::Admission, http::Response> decide(const http::Request& head,
+                                                         std::string_view request_id,
+                                                         std::optional<http::RouteId>& route) {
         if (throw_on_admit) {
             throw std::runtime_error("admit failed on purpose");
         }

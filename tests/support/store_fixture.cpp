@@ -10,36 +10,37 @@
 namespace threadsd::test {
 
 StoreFixture::StoreFixture(store::DemoSeed seed, const std::string& name)
-    : path(dir.file(name)), connection(path, store::OpenMode::kReadWrite) {
-    store::migrate(connection, seed);
+    : path(dir.file(name)), connection(path, store::sqlite::OpenMode::kReadWrite) {
+    store::sqlite::migrate(connection, seed);
 }
 
-std::int64_t query_int(store::Connection& connection, const std::string& sql) {
+std::int64_t query_int(store::sqlite::Connection& connection, const std::string& sql) {
     auto statement = connection.prepare(sql);
     BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
     return statement.integer(0);
 }
 
-std::string query_text(store::Connection& connection, const std::string& sql) {
+std::string query_text(store::sqlite::Connection& connection, const std::string& sql) {
     auto statement = connection.prepare(sql);
     BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
     return statement.text(0);
 }
 
-std::optional<std::string> query_optional_text(store::Connection& connection,
+std::optional<std::string> query_optional_text(store::sqlite::Connection& connection,
                                                const std::string& sql) {
     auto statement = connection.prepare(sql);
     BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
     return statement.optional_text(0);
 }
 
-std::optional<double> query_optional_real(store::Connection& connection, const std::string& sql) {
+std::optional<double> query_optional_real(store::sqlite::Connection& connection,
+                                          const std::string& sql) {
     auto statement = connection.prepare(sql);
     BOOST_REQUIRE_MESSAGE(statement.step(), "no row from " << sql);
     return statement.optional_real(0);
 }
 
-std::string dump_table(store::Connection& connection, const std::string& table) {
+std::string dump_table(store::sqlite::Connection& connection, const std::string& table) {
     std::string out = "table " + table + "\n";
     sqlite3_stmt* raw = nullptr;
     // Threads have no rowid (WITHOUT ROWID, keyed by organization and id).

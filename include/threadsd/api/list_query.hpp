@@ -6,7 +6,7 @@
 #include <variant>
 
 #include "threadsd/api/error.hpp"
-#include "threadsd/store/thread_reads.hpp"
+#include "threadsd/store/records.hpp"
 
 namespace threadsd::api {
 

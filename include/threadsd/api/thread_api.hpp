@@ -26,7 +26,7 @@ ApiResult error_result(const ApiError& error);
 /// Operations on threads for an authenticated caller.
 class ThreadApi {
   public:
-    /// Uses `store` for reads and writes; `limits` bound every map.
+    /// Uses `store` for every read and write; `limits` bound every map.
     ThreadApi(store::Store& store, InputLimits limits);
 
     /// POST /api/v1/threads/web: validates `body`, binds the thread to the agent's
@@ -35,13 +35,15 @@ class ThreadApi {
                                                         std::string_view body);
 
     /// GET /api/v1/threads/{threadId}: the thread, if it is the caller's.
-    ApiResult get_thread(const auth::Caller& caller, std::string_view thread_id);
+    boost::asio::awaitable<ApiResult> get_thread(const auth::Caller& caller,
+                                                 std::string_view thread_id);
 
     /// GET /api/v1/threads?query: a page of the caller's threads, newest first.
-    ApiResult list_threads(const auth::Caller& caller, std::string_view query);
+    boost::asio::awaitable<ApiResult> list_threads(const auth::Caller& caller,
+                                                   std::string_view query);
 
-    /// PATCH /api/v1/threads/{threadId}: merges metadata and variables; read, merge and
-    /// write happen in one writer job, so concurrent patches of different keys all survive.
+    /// PATCH /api/v1/threads/{threadId}: merges metadata and variables into the thread as
+    /// stored, under its lock, so concurrent patches of different keys all survive.
     boost::asio::awaitable<ApiResult> patch_thread(const auth::Caller& caller,
                                                    std::string_view thread_id,
                                                    std::string_view body);
@@ -52,9 +54,11 @@ class ThreadApi {
                                                    std::string_view body);
 
   private:
-    /// Runs a write job that fills `thread`; answers the thread, or the ApiFailure the job threw.
-    boost::asio::awaitable<ApiResult> commit_or_answer(store::WriteJob job,
-                                                       const store::ThreadRecord& thread);
+    /// Applies `edit` to the caller's thread `thread_id`; answers the thread as stored, a
+    /// 404, or the ApiFailure the edit threw.
+    boost::asio::awaitable<ApiResult> update_or_answer(const auth::Caller& caller,
+                                                       const std::string& thread_id,
+                                                       store::ThreadEdit edit);
 
     store::Store& store_;       ///< Where threads live.
     InputLimits limits_;        ///< Map limits.

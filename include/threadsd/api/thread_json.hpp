@@ -3,13 +3,13 @@
 
 #include <string>
 
-#include "threadsd/api/json_writer.hpp"
 #include "threadsd/store/records.hpp"
+#include "threadsd/util/json_writer.hpp"
 
 namespace threadsd::api {
 
 /// Writes the thread object with every field of the upstream schema, in schema order.
-void write_thread(JsonWriter& out, const store::ThreadRecord& thread);
+void write_thread(util::JsonWriter& out, const store::ThreadRecord& thread);
 
 /// `{"thread": {...}}`, the body of a single-thread response.
 std::string thread_body(const store::ThreadRecord& thread);

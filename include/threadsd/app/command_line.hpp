@@ -15,7 +15,7 @@
 #include "threadsd/http/access_log.hpp"
 #include "threadsd/http/limits.hpp"
 #include "threadsd/store/limits.hpp"
-#include "threadsd/store/sqlite.hpp"
+#include "threadsd/store/options.hpp"
 
 namespace threadsd::app {
 

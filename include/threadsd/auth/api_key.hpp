@@ -1,33 +1,15 @@
 #pragma once
-// API keys: how they are made, how they are stored, and how a request's key is checked.
+// Who a request acts for, once its credentials are checked.
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
-#include "threadsd/api/error.hpp"
 #include "threadsd/store/store.hpp"
 
 namespace threadsd::auth {
-
-/// SHA-256 of a key: what the store keeps instead of the key.
-using KeyHash = store::SecretHash;
-
-/// A freshly generated key, shown once to whoever created it.
-struct GeneratedKey {
-    std::string secret;  ///< `thd_` + 43 base64url characters (256 random bits).
-    std::string prefix;  ///< The first 12 characters, safe to list and log.
-    KeyHash hash;        ///< SHA-256 of `secret`.
-};
-
-/// Makes a new key from OpenSSL's CSPRNG.
-GeneratedKey generate_api_key();
-
-/// SHA-256 of `secret` via OpenSSL.
-KeyHash hash_api_key(std::string_view secret);
 
 /// How a caller proved who it is.
 enum class Credential {
@@ -47,12 +29,9 @@ struct Caller {
     Credential credential = Credential::kNone;  ///< What the request carried.
 };
 
-/// A 401 UNAUTHORIZED envelope with `message`, for every way credentials are refused.
-api::ApiError unauthorized(std::string message);
-
-/// Checks an `X-API-Key` header value (already trimmed) against the store's current
-/// catalog. Unknown, revoked and missing keys are all 401s; the message never echoes the key.
-std::variant<Caller, api::ApiError> authenticate_api_key(store::Store& store,
-                                                         std::string_view header_value);
+/// Credentials refused: the request gets a 401 with `message`.
+struct Refusal {
+    std::string message;  ///< Says what failed; never quotes the credential.
+};
 
 }  // namespace threadsd::auth

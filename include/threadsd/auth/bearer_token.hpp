@@ -13,10 +13,10 @@
 #include <variant>
 #include <vector>
 
-#include "threadsd/api/error.hpp"
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/auth/jwt.hpp"
 #include "threadsd/auth/jwt_key_set.hpp"
+#include "threadsd/store/catalog_cache.hpp"
 #include "threadsd/store/store.hpp"
 
 namespace threadsd::auth {
@@ -42,8 +42,9 @@ class BearerAuthenticator {
     /// Checks the `token` of an `Authorization: Bearer` header (see bearer_token()), at
     /// `now` (seconds since the epoch). Every refusal is a 401 that says what kind of
     /// failure it was; none quotes the token.
-    std::variant<Caller, api::ApiError> authenticate(store::Store& store, std::string_view token,
-                                                     std::int64_t now);
+    boost::asio::awaitable<std::variant<Caller, Refusal>> authenticate(store::Store& store,
+                                                                       std::string_view token,
+                                                                       std::int64_t now);
 
     /// Most tokens remembered as verified; beyond it the expired ones are dropped, then all.
     static constexpr std::size_t kMaxRememberedTokens = 10'000;
@@ -63,7 +64,7 @@ class BearerAuthenticator {
     std::mutex remembered_mutex_;  ///< Guards remembered_.
     /// Verified tokens by SHA-256, so that a session token sent again (a dashboard sends
     /// the same one for its whole minute) costs a hash instead of an RSA verification.
-    std::unordered_map<KeyHash, RememberedToken, store::SecretHashHasher> remembered_;
+    std::unordered_map<util::Sha256Digest, RememberedToken, store::SecretHashHasher> remembered_;
 };
 
 /// The token of an `Authorization` value that uses the Bearer scheme (case-insensitive,

@@ -30,9 +30,8 @@ class Handler {
     /// Checks the head (route, credentials, rate): either the request may go on and its
     /// body be read, or here is the final response. `route` gets the matched route, for
     /// metrics and the access log; `request_id` must outlive the request.
-    virtual std::variant<Admission, Response> admit(const Request& head,
-                                                    std::string_view request_id,
-                                                    std::optional<RouteId>& route) = 0;
+    virtual boost::asio::awaitable<std::variant<Admission, Response>> admit(
+        const Request& head, std::string_view request_id, std::optional<RouteId>& route) = 0;
 
     /// The route `head` matches, without checking anything else: for the metrics and the
     /// access log of a request refused before admit() (during shutdown, say).

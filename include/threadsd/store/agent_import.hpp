@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "threadsd/store/records.hpp"
-#include "threadsd/store/sqlite.hpp"
 
 namespace threadsd::store {
 
@@ -33,11 +32,5 @@ struct ImportSummary {
     std::size_t versions = 0;               ///< Versions in the file.
     std::size_t organizations_created = 0;  ///< Organizations that did not exist yet.
 };
-
-/// Upserts `agents` in one transaction: all or nothing. Organizations are created when
-/// missing. Versions not in the file are kept (threads may be bound to them) but lose
-/// their published flag, so the file says exactly which version is published. An agent
-/// or version id that belongs to another organization or agent is refused (AdminError).
-ImportSummary apply_agent_import(Connection& connection, const std::vector<ImportedAgent>& agents);
 
 }  // namespace threadsd::store

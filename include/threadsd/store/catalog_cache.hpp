@@ -18,13 +18,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "threadsd/store/catalog.hpp"
+#include "threadsd/store/api_key_secret.hpp"
 #include "threadsd/store/records.hpp"
 
 namespace threadsd::store {
-
-/// SHA-256 of an API key, the cache's key for keys.
-using SecretHash = std::array<std::uint8_t, 32>;
 
 /// Hashes a SHA-256 digest for a hash map: its first 8 bytes are already uniformly random.
 struct SecretHashHasher {

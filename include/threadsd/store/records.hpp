@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace threadsd::store {
 
@@ -45,6 +46,22 @@ struct ThreadRecord {
     std::optional<std::string> variables_json;        ///< JSON object text, or null.
     AgentRecord agent;                                ///< The agent as it is now.
     AgentVersionRecord agent_version;                 ///< The version the thread is bound to.
+};
+
+/// An agent that can take threads, with its published version if it has one.
+struct AgentWithPublishedVersion {
+    AgentRecord agent;                            ///< The agent (never deleted here).
+    std::optional<AgentVersionRecord> published;  ///< Nothing when no version is published.
+};
+
+/// Which threads a list page may hold; empty members do not filter.
+struct ThreadFilter {
+    std::optional<std::string> agent_id;         ///< Canonical UUID.
+    std::optional<bool> is_active;               ///< Open or closed threads only.
+    std::optional<std::string> closed_reason;    ///< Exact reason.
+    std::optional<std::string> to_phone_number;  ///< Exact number.
+    std::optional<std::string> id_below;  ///< Exclusive upper bound on id (cursor, createdBefore).
+    std::optional<std::string> id_at_or_above;  ///< Inclusive lower bound on id (createdAfter).
 };
 
 /// An API key as the auth check needs it.

@@ -1,0 +1,262 @@
+#include "threadsd/store/sqlite/sqlite_store.hpp"
+
+#include "threadsd/store/sqlite/admin.hpp"
+#include "threadsd/store/sqlite/migrations.hpp"
+#include "threadsd/store/sqlite/open.hpp"
+
+namespace threadsd::store::sqlite {
+
+namespace net = boost::asio;
+
+ReadLease::ReadLease(SqliteStore& store, std::unique_ptr<ReadSession> session)
+    : store_(&store), session_(std::move(session)) {}
+
+ReadLease::~ReadLease() {
+    if (session_) {
+        store_->give_back(std::move(session_));
+    }
+}
+
+SqliteStore::SqliteStore(std::string path, Durability durability, std::size_t max_queued_writes)
+    : path_(std::move(path)),
+      writer_(path_, durability, Writer::kCheckpointFrames, max_queued_writes) {}
+
+ReadLease SqliteStore::read() {
+    const auto epoch = writer_.file_epoch();
+    std::vector<std::unique_ptr<ReadSession>> stale;  // closed after the lock is released
+    {
+        std::lock_guard lock(idle_mutex_);
+        while (!idle_.empty()) {
+            auto session = std::move(idle_.back());
+            idle_.pop_back();
+            if (session->file_epoch == epoch) {
+                return ReadLease(*this, std::move(session));
+            }
+            stale.push_back(std::move(session));
+        }
+    }
+    return ReadLease(*this, std::make_unique<ReadSession>(path_, epoch));
+}
+
+std::int64_t SqliteStore::observe_catalog() {
+    std::int64_t generation = 0;
+    std::uint64_t epoch = 0;
+    {
+        auto session = read();
+        generation = session->catalog.generation();
+        epoch = session->file_epoch;
+    }
+    // Generations count from 0 again in a file put back or replaced; the epoch in the high
+    // bits keeps the combined value rising. 2^40 catalog changes would take 35 years at
+    // 1000 a second.
+    generation += static_cast<std::int64_t>(epoch << 40);
+    catalog_cache_.observe(generation);
+    return generation;
+}
+
+AgentDetailsSource SqliteStore::agent_details(std::int64_t generation) {
+    AgentDetailsSource source;
+    source.agent = [this, generation](const std::string& agent_id) {
+        return catalog_cache_.agent(agent_id, generation, [&] {
+            auto session = read();
+            return session->threads.agent_by_id(agent_id);
+        });
+    };
+    source.version = [this, generation](const std::string& version_id) {
+        return catalog_cache_.version(version_id, generation, [&] {
+            auto session = read();
+            return session->threads.version_by_id(version_id);
+        });
+    };
+    return source;
+}
+
+void SqliteStore::give_back(std::unique_ptr<ReadSession> session) {
+    if (session->file_epoch != writer_.file_epoch()) {
+        return;  // a connection to a file that is gone; closing it is all that is left
+    }
+    std::lock_guard lock(idle_mutex_);
+    idle_.push_back(std::move(session));
+}
+
+net::awaitable<AsOf<ApiKeyRecord>> SqliteStore::api_key(const SecretHash& hash) {
+    // The generation first, so a key revoked a moment ago is refused now (CatalogCache).
+    const auto generation = observe_catalog();
+    // Returned as a temporary: a named local would be copied into the coroutine's result.
+    co_return AsOf<ApiKeyRecord>{generation, catalog_cache_.api_key(hash, generation, [&] {
+                                     auto session = read();
+                                     return session->catalog.find_api_key(hash);
+                                 })};
+}
+
+net::awaitable<AsOf<std::string>> SqliteStore::clerk_organization(
+    const std::string& clerk_organization_id) {
+    const auto generation = observe_catalog();
+    co_return AsOf<std::string>{
+        generation, catalog_cache_.clerk_organization(clerk_organization_id, generation, [&] {
+            auto session = read();
+            return session->catalog.find_clerk_organization(clerk_organization_id);
+        })};
+}
+
+net::awaitable<std::optional<AgentWithPublishedVersion>> SqliteStore::live_agent(
+    std::string_view organization_id, std::string_view agent_id, std::int64_t generation) {
+    co_return catalog_cache_.live_agent(organization_id, agent_id, generation, [&] {
+        auto session = read();
+        return session->catalog.find_live_agent(organization_id, agent_id);
+    });
+}
+
+net::awaitable<void> SqliteStore::create_thread(const ThreadRecord& thread) {
+    // The job runs on the writer's thread while this coroutine is suspended, so the
+    // reference to `thread` stays valid until the commit completes.
+    WriteJob job = [&thread](WriteContext& context) { context.threads.insert(thread); };
+    co_await writer_.write(std::move(job));
+}
+
+net::awaitable<bool> SqliteStore::find_thread(std::string_view organization_id,
+                                              std::string_view thread_id, std::int64_t generation,
+                                              ThreadRecord& thread) {
+    const auto details = agent_details(generation);
+    auto session = read();
+    co_return session->threads.find(organization_id, thread_id, thread, &details);
+}
+
+net::awaitable<std::vector<ThreadRecord>> SqliteStore::list_threads(
+    std::string_view organization_id, const ThreadFilter& filter, std::size_t limit,
+    std::int64_t generation) {
+    const auto details = agent_details(generation);
+    auto session = read();
+    co_return session->threads.list(organization_id, filter, limit, &details);
+}
+
+net::awaitable<std::optional<ThreadRecord>> SqliteStore::update_thread(
+    std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) {
+    // Read, edit and write in one writer job: the single writer's order is the row lock,
+    // so concurrent changes of one thread each see the one before.
+    std::optional<ThreadRecord> updated;
+    WriteJob job = [&](WriteContext& context) {
+        updated = context.thread_reads.find(organization_id, thread_id);
+        if (!updated) {
+            return;
+        }
+        const bool was_active = updated->is_active;
+        const auto closed_at = updated->closed_at;
+        const auto closed_reason = updated->closed_reason;
+        edit(*updated);
+        // An UPDATE rewrites the index entries of every column it sets, changed or not:
+        // most edits touch the maps only, and must not pay for the closing columns' indexes.
+        if (updated->is_active == was_active && updated->closed_at == closed_at &&
+            updated->closed_reason == closed_reason) {
+            context.threads.update_maps(*updated);
+        } else {
+            context.threads.update(*updated);
+        }
+    };
+    co_await writer_.write(std::move(job));
+    co_return updated;
+}
+
+net::awaitable<void> SqliteStore::probe_writable() {
+    // An empty group commit: it finds the file, takes the write lock and commits.
+    WriteJob probe = [](WriteContext&) {};
+    co_await writer_.write(std::move(probe));
+}
+
+bool SqliteStore::making_progress(std::chrono::microseconds limit) const {
+    return writer_.making_progress(limit);
+}
+
+void SqliteStore::render_metrics(std::string& out) const {
+    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
+                              std::uint64_t value) {
+        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+        out.append(name).append(" ").append(std::to_string(value)).append("\n");
+    };
+    gauge("threadsd_store_commit_batches_total", "Group transactions committed.", "counter",
+          writer_.committed_batches());
+    gauge("threadsd_store_queued_writes", "Writes queued or being committed now.", "gauge",
+          writer_.queued_writes());
+    out +=
+        "# HELP threadsd_store_commit_duration_seconds From BEGIN to the return of COMMIT, "
+        "per group transaction.\n";
+    out += "# TYPE threadsd_store_commit_duration_seconds histogram\n";
+    writer_.commit_latency().render(out, "threadsd_store_commit_duration_seconds", "");
+}
+
+int SqliteStore::schema_version() const {
+    // The writer migrated the file when it opened it, and refuses a newer one.
+    return latest_schema_version();
+}
+
+Connection SqliteStore::admin_connection() const {
+    return Connection(path_, OpenMode::kReadWrite);
+}
+
+net::awaitable<bool> SqliteStore::organization_exists(const std::string& organization_id) {
+    auto connection = admin_connection();
+    co_return sqlite::organization_exists(connection, organization_id);
+}
+
+net::awaitable<bool> SqliteStore::has_any_api_key() {
+    auto connection = admin_connection();
+    co_return sqlite::has_any_api_key(connection);
+}
+
+net::awaitable<CreatedApiKey> SqliteStore::create_api_key(const std::string& organization_id,
+                                                          const std::string& name,
+                                                          std::optional<std::int64_t> rate_limit) {
+    auto connection = admin_connection();
+    co_return sqlite::create_api_key(connection, organization_id, name, rate_limit);
+}
+
+net::awaitable<std::vector<ApiKeyListing>> SqliteStore::list_api_keys() {
+    auto connection = admin_connection();
+    co_return sqlite::list_api_keys(connection);
+}
+
+net::awaitable<void> SqliteStore::revoke_api_key(const std::string& key_id) {
+    auto connection = admin_connection();
+    sqlite::revoke_api_key(connection, key_id);
+    co_return;
+}
+
+net::awaitable<bool> SqliteStore::map_clerk_organization(const std::string& clerk_organization_id,
+                                                         const std::string& organization_id) {
+    auto connection = admin_connection();
+    co_return sqlite::map_clerk_organization(connection, clerk_organization_id, organization_id);
+}
+
+net::awaitable<std::vector<ClerkMapping>> SqliteStore::list_clerk_organizations() {
+    auto connection = admin_connection();
+    co_return sqlite::list_clerk_organizations(connection);
+}
+
+net::awaitable<void> SqliteStore::unmap_clerk_organization(
+    const std::string& clerk_organization_id) {
+    auto connection = admin_connection();
+    sqlite::unmap_clerk_organization(connection, clerk_organization_id);
+    co_return;
+}
+
+net::awaitable<std::vector<AgentListing>> SqliteStore::list_agents() {
+    auto connection = admin_connection();
+    co_return sqlite::list_agents(connection);
+}
+
+net::awaitable<ImportSummary> SqliteStore::import_agents(const std::vector<ImportedAgent>& agents) {
+    auto connection = admin_connection();
+    co_return apply_agent_import(connection, agents);
+}
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
+    {
+        // Migrated (and seeded, as the command asks) before the writer opens it.
+        Connection connection(path, OpenMode::kReadWrite);
+        migrate(connection, options.seed);
+    }
+    return std::make_unique<SqliteStore>(path, options.durability, options.max_queued_writes);
+}
+
+}  // namespace threadsd::store::sqlite
