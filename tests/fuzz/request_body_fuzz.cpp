@@ -47,7 +47,7 @@ void check_error(const api::ApiError& error) {
 /// A stored map: strict JSON, an object of strings within the limits, and a fixed point of
 /// parse-then-serialize (so what is stored is what is returned).
 void check_stored_map(const std::string& text) {
-    auto parsed = api::parse_json_strict(text);
+    auto parsed = threadsd::util::parse_json_strict(text);
     require(std::holds_alternative<json::value>(parsed));
     const auto& value = std::get<json::value>(parsed);
     require(value.is_object());
