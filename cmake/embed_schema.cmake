@@ -1,8 +1,9 @@
 # Writes OUTPUT: a C++ file holding every migration (in file-name order) and the demo seed
-# as raw strings, so that the binary needs no files beside it.
+# as raw strings, so that the binary needs no files beside it. STORE (sqlite or postgres)
+# names the store whose include/threadsd/store/STORE/schema_sources.hpp it implements.
 string(REPLACE "|" ";" MIGRATIONS "${MIGRATIONS}")
 set(body "// Generated from schema/ by cmake/embed_schema.cmake. Do not edit.\n")
-string(APPEND body "#include \"threadsd/store/sqlite/schema_sources.hpp\"\n\nnamespace threadsd::store::sqlite {\n\n")
+string(APPEND body "#include \"threadsd/store/${STORE}/schema_sources.hpp\"\n\nnamespace threadsd::store::${STORE} {\n\n")
 string(APPEND body "const std::vector<EmbeddedMigration>& embedded_migrations() {\n")
 string(APPEND body "    static const std::vector<EmbeddedMigration> migrations = {\n")
 foreach(file IN LISTS MIGRATIONS)
@@ -15,7 +16,7 @@ endforeach()
 string(APPEND body "    };\n    return migrations;\n}\n\n")
 file(READ ${SEED} seed)
 string(APPEND body "std::string_view embedded_demo_seed() {\n    return R\"threadsd_sql(${seed})threadsd_sql\";\n}\n\n")
-string(APPEND body "}  // namespace threadsd::store::sqlite\n")
+string(APPEND body "}  // namespace threadsd::store::${STORE}\n")
 file(WRITE ${OUTPUT}.tmp "${body}")
 file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
 file(REMOVE ${OUTPUT}.tmp)

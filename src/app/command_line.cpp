@@ -104,12 +104,12 @@ constexpr std::uint64_t kMaxRate = 1'000'000;
 /// Every setting; --help lists them in this order, those of every subcommand first.
 const Setting kSettings[] = {
     {"--db", "PATH", false, SettingSources::kEverywhere,
-     "the database file; its first use creates it, applies the migrations and seeds the demo "
-     "data",
+     "the database: a SQLite file, or a postgresql:// URI (docs/postgresql.md); its first use "
+     "creates it, applies the migrations and seeds the demo data",
      "", [](const CommandLine& c) { return c.database; },
      [](CommandLine& c, std::string_view v) -> std::optional<std::string> {
          if (v.empty()) {
-             return "--db must name a file";
+             return "--db must name a file or a postgresql:// URI";
          }
          c.database = std::string(v);
          return std::nullopt;

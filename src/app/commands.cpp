@@ -20,6 +20,7 @@
 #include "threadsd/http/request_handler.hpp"
 #include "threadsd/http/server.hpp"
 #include "threadsd/store/agent_import.hpp"
+#include "threadsd/store/postgres/open.hpp"
 #include "threadsd/store/sqlite/open.hpp"
 #include "threadsd/store/store.hpp"
 #include "threadsd/util/clock.hpp"
@@ -37,27 +38,43 @@ struct CommandFailure {
     std::string message;  ///< The line.
 };
 
-/// Runs a store operation to completion on the calling thread (the command line's).
+/// The io_context of the command line's store operations; serve() has its own.
+net::io_context& command_io() {
+    static net::io_context io;
+    return io;
+}
+
+/// Runs a store operation to completion on the calling thread, on `io` (the command
+/// line's, or serve's before it starts its threads).
 template <typename T>
-T wait_for(net::awaitable<T> operation) {
-    net::io_context io;
+T wait_for(net::awaitable<T> operation, net::io_context& io = command_io()) {
     auto result = net::co_spawn(io, std::move(operation), net::use_future);
     io.run();
+    io.restart();
     return result.get();
 }
 
-/// Opens the store, creating and migrating it on first use.
-std::unique_ptr<store::Store> open_store(const CommandLine& line) {
+/// Opens the store --db names, on `io`, creating and migrating it on first use.
+std::unique_ptr<store::Store> open_store(const CommandLine& line,
+                                         net::io_context& io = command_io()) {
     store::StoreOptions options;
     options.durability = line.serve.durability;
     options.max_queued_writes = line.serve.max_queued_writes;
     options.seed = line.no_demo                        ? store::DemoSeed::kNever
                    : line.command == Command::kMigrate ? store::DemoSeed::kWhenEmpty
                                                        : store::DemoSeed::kWhenCreated;
+    // Named without its password wherever it is shown.
+    const bool postgres = store::postgres::is_postgres_uri(line.database);
+    const auto name = postgres ? store::postgres::redact_uri(line.database) : line.database;
     try {
+        if (postgres) {
+            return wait_for(
+                store::postgres::open_postgres_store(io.get_executor(), line.database, options),
+                io);
+        }
         return store::sqlite::open_sqlite_store(line.database, options);
     } catch (const std::exception& error) {
-        throw CommandFailure{"cannot open database " + line.database + ": " + error.what()};
+        throw CommandFailure{"cannot open database " + name + ": " + error.what()};
     }
 }
 
@@ -172,13 +189,13 @@ net::ip::tcp::endpoint parse_endpoint(const std::string& text) {
 }
 
 /// On a store with no key at all, makes one for the demo organization and says how to use it.
-void offer_demo_key(store::Store& store, const std::string& listen) {
-    if (wait_for(store.has_any_api_key()) ||
-        !wait_for(store.organization_exists(store::kDemoOrganizationId))) {
+void offer_demo_key(store::Store& store, const std::string& listen, net::io_context& io) {
+    if (wait_for(store.has_any_api_key(), io) ||
+        !wait_for(store.organization_exists(store::kDemoOrganizationId), io)) {
         return;
     }
     const auto key =
-        wait_for(store.create_api_key(store::kDemoOrganizationId, "demo", std::nullopt));
+        wait_for(store.create_api_key(store::kDemoOrganizationId, "demo", std::nullopt), io);
     std::cerr << "\nNo API key existed, so one was made for the demo organization (shown once):\n\n"
               << "  " << key.secret << "\n\nTry it:\n\n"
               << "  curl -s -X POST http://" << listen << "/api/v1/threads/web \\\n"
@@ -201,7 +218,7 @@ int serve(const CommandLine& line) {
     net::io_context io(static_cast<int>(workers));
     // Migrated as it opens; the demo key is offered only once the port is bound, so a
     // failed start prints one line and does not use up the offer.
-    auto store = open_store(line);
+    auto store = open_store(line, io);
     // A thread's maps may hold what one create body can carry, and no more: that bounds
     // every answer that contains them.
     api::InputLimits input = line.serve.input;
@@ -243,7 +260,7 @@ int serve(const CommandLine& line) {
         address.push_back(']');
     }
     address.append(":").append(std::to_string(bound.port()));
-    offer_demo_key(*store, address);
+    offer_demo_key(*store, address, io);
     handler.attach(*server);
     server->start();
     util::log_info("listening on http://" + address + " with " + std::to_string(workers) +

@@ -487,6 +487,24 @@ bool PgConnection::healthy() const {
     return healthy_ && PQstatus(connection_.get()) == CONNECTION_OK;
 }
 
+bool PgConnection::probe_alive() {
+    if (!healthy() || busy_) {
+        return healthy();
+    }
+    // Only what already arrived is read: a server that went away has sent its goodbye (or
+    // closed the socket), and the connection is dropped before a statement is sent on it.
+    // A server that shut down sends its FATAL message and closes the socket: the peer's
+    // half-close (POLLRDHUP) is what tells it apart from a notice or a notification.
+    pollfd ready{PQsocket(connection_.get()), POLLIN | POLLRDHUP, 0};
+    if (::poll(&ready, 1, 0) > 0) {
+        if ((ready.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 ||
+            PQconsumeInput(connection_.get()) == 0) {
+            healthy_ = false;
+        }
+    }
+    return healthy();
+}
+
 int PgConnection::backend_pid() const {
     return PQbackendPID(connection_.get());
 }

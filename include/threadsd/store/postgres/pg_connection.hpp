@@ -147,6 +147,11 @@ class PgConnection {
     /// False once the connection broke or an operation was interrupted: reconnect.
     bool healthy() const;
 
+    /// healthy(), after reading without waiting whatever the server sent while the
+    /// connection was idle: a server that stopped or ended the session is noticed before a
+    /// statement goes out, when a failure could still mean "nothing was done".
+    bool probe_alive();
+
     /// The server process serving this connection (for pg_terminate_backend and logs).
     int backend_pid() const;
 

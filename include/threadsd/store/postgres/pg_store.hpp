@@ -1,0 +1,84 @@
+#pragma once
+// The PostgreSQL store: a pool of connections for reads and row-locked changes, and the
+// group-commit writer for creates. Every call suspends on the socket, never blocks.
+//
+// The catalog (keys, Clerk mappings) is read with the generation in the same query, so a
+// key revoked through any process sharing the store is refused by the very next request.
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <string>
+
+#include "threadsd/store/options.hpp"
+#include "threadsd/store/postgres/connection_pool.hpp"
+#include "threadsd/store/postgres/pg_writer.hpp"
+#include "threadsd/store/store.hpp"
+
+namespace threadsd::store::postgres {
+
+/// The Store on one PostgreSQL database, migrated beforehand (see store/postgres/open.hpp).
+class PgStore final : public Store {
+  public:
+    /// Connections a process keeps for requests: more than the I/O threads, since a
+    /// request holds one only while its statements run.
+    static constexpr std::size_t kDefaultPoolSize = 8;
+
+    /// Connections to `conninfo` on `executor`: `pool_size` for requests, one for the
+    /// writer, which queues at most `options.max_queued_writes` writes.
+    PgStore(boost::asio::any_io_executor executor, std::string conninfo, std::size_t pool_size,
+            const StoreOptions& options);
+
+    boost::asio::awaitable<AsOf<ApiKeyRecord>> api_key(const SecretHash& hash) override;
+    boost::asio::awaitable<AsOf<std::string>> clerk_organization(
+        const std::string& clerk_organization_id) override;
+    boost::asio::awaitable<std::optional<AgentWithPublishedVersion>> live_agent(
+        std::string_view organization_id, std::string_view agent_id,
+        std::int64_t generation) override;
+
+    boost::asio::awaitable<void> create_thread(const ThreadRecord& thread) override;
+    boost::asio::awaitable<bool> find_thread(std::string_view organization_id,
+                                             std::string_view thread_id, std::int64_t generation,
+                                             ThreadRecord& thread) override;
+    boost::asio::awaitable<std::vector<ThreadRecord>> list_threads(
+        std::string_view organization_id, const ThreadFilter& filter, std::size_t limit,
+        std::int64_t generation) override;
+    boost::asio::awaitable<std::optional<ThreadRecord>> update_thread(
+        std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) override;
+
+    boost::asio::awaitable<void> probe_writable() override;
+    bool making_progress(std::chrono::microseconds limit) const override;
+    void render_metrics(std::string& out) const override;
+    std::string description() const override { return description_; }
+    int schema_version() const override;
+
+    boost::asio::awaitable<bool> organization_exists(const std::string& organization_id) override;
+    boost::asio::awaitable<bool> has_any_api_key() override;
+    boost::asio::awaitable<CreatedApiKey> create_api_key(
+        const std::string& organization_id, const std::string& name,
+        std::optional<std::int64_t> rate_limit) override;
+    boost::asio::awaitable<std::vector<ApiKeyListing>> list_api_keys() override;
+    boost::asio::awaitable<void> revoke_api_key(const std::string& key_id) override;
+    boost::asio::awaitable<bool> map_clerk_organization(
+        const std::string& clerk_organization_id, const std::string& organization_id) override;
+    boost::asio::awaitable<std::vector<ClerkMapping>> list_clerk_organizations() override;
+    boost::asio::awaitable<void> unmap_clerk_organization(
+        const std::string& clerk_organization_id) override;
+    boost::asio::awaitable<std::vector<AgentListing>> list_agents() override;
+    boost::asio::awaitable<ImportSummary> import_agents(
+        const std::vector<ImportedAgent>& agents) override;
+
+    /// The SQL that list_threads() runs for `filter` (for EXPLAIN in tests).
+    static std::string list_sql(const ThreadFilter& filter);
+
+  private:
+    /// Runs `batch` on a pooled connection; a refusal or a lost connection become the
+    /// store's own errors (StoreFailure, StoreUnavailable).
+    boost::asio::awaitable<std::vector<PgResult>> run(std::vector<PgStatement> batch);
+
+    std::string description_;  ///< The URI without its password.
+    ConnectionPool pool_;      ///< Connections for requests and the operator's commands.
+    PgWriter writer_;          ///< Group commit of creates.
+};
+
+}  // namespace threadsd::store::postgres

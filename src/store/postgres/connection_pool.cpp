@@ -1,0 +1,113 @@
+#include "threadsd/store/postgres/connection_pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "threadsd/store/errors.hpp"
+#include "threadsd/util/log.hpp"
+
+namespace threadsd::store::postgres {
+
+namespace net = boost::asio;
+
+namespace {
+
+// Backoff after a failed connect: doubled each time, from the first to the last.
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kLastBackoff{2000};
+
+}  // namespace
+
+PooledConnection::PooledConnection(ConnectionPool& pool, std::unique_ptr<PgConnection> connection)
+    : pool_(&pool), connection_(std::move(connection)) {}
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : pool_(other.pool_), connection_(std::move(other.connection_)) {
+    other.pool_ = nullptr;
+}
+
+PooledConnection::~PooledConnection() {
+    if (pool_ != nullptr) {
+        pool_->give_back(std::move(connection_));
+    }
+}
+
+ConnectionPool::ConnectionPool(net::any_io_executor executor, std::string conninfo,
+                               std::size_t size, std::chrono::milliseconds connect_timeout)
+    : executor_(executor),
+      conninfo_(std::move(conninfo)),
+      connect_timeout_(connect_timeout),
+      permits_(executor, size) {
+    for (std::size_t i = 0; i < size; ++i) {
+        permits_.try_send(boost::system::error_code{}, std::unique_ptr<PgConnection>{});
+    }
+}
+
+net::awaitable<std::unique_ptr<PgConnection>> ConnectionPool::connect() {
+    {
+        std::lock_guard lock(failure_mutex_);
+        if (std::chrono::steady_clock::now() < retry_at_) {
+            throw StoreUnavailable();
+        }
+    }
+    std::unique_ptr<PgConnection> connection;
+    try {
+        connection = co_await PgConnection::connect(executor_, conninfo_, connect_timeout_);
+    } catch (const PgFailure& failure) {
+        std::lock_guard lock(failure_mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        backoff_ = std::clamp(backoff_ * 2, kFirstBackoff, kLastBackoff);
+        retry_at_ = now + backoff_;
+        if (now - logged_at_ >= std::chrono::seconds(1)) {
+            logged_at_ = now;
+            // PgFailure's text is redacted: it never holds the password.
+            util::log_error(std::string("cannot reach PostgreSQL: ") + failure.what());
+        }
+    }
+    if (!connection) {
+        throw StoreUnavailable();
+    }
+    {
+        std::lock_guard lock(failure_mutex_);
+        if (backoff_.count() != 0) {
+            util::log_info("PostgreSQL is reachable again");
+        }
+        backoff_ = std::chrono::milliseconds{0};
+    }
+    connections_made_.fetch_add(1);
+    co_return connection;
+}
+
+net::awaitable<PooledConnection> ConnectionPool::acquire() {
+    std::unique_ptr<PgConnection> connection;
+    bool received =
+        permits_.try_receive([&](boost::system::error_code, std::unique_ptr<PgConnection> permit) {
+            connection = std::move(permit);
+        });
+    if (!received) {
+        auto [ec, permit] = co_await permits_.async_receive(net::as_tuple(net::use_awaitable));
+        if (ec) {
+            throw StoreUnavailable();  // the pool is closing
+        }
+        connection = std::move(permit);
+    }
+    // From here the permit is the caller's: it goes back however this ends.
+    PooledConnection lease(*this, std::move(connection));
+    if (!lease.connection_ || !lease.connection_->probe_alive()) {
+        lease.connection_.reset();
+        lease.connection_ = co_await connect();
+    }
+    co_return lease;
+}
+
+void ConnectionPool::give_back(std::unique_ptr<PgConnection> connection) {
+    if (connection && !connection->healthy()) {
+        connection.reset();
+    }
+    // Never full: there are exactly as many permits as places.
+    permits_.try_send(boost::system::error_code{}, std::move(connection));
+}
+
+}  // namespace threadsd::store::postgres

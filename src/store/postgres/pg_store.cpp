@@ -1,0 +1,716 @@
+#include "threadsd/store/postgres/pg_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <stdexcept>
+
+#include "threadsd/store/postgres/migrations.hpp"
+#include "threadsd/store/postgres/open.hpp"
+#include "threadsd/util/clock.hpp"
+#include "threadsd/util/log.hpp"
+#include "threadsd/util/uuid.hpp"
+
+namespace threadsd::store::postgres {
+
+namespace net = boost::asio;
+
+namespace {
+
+// The SQLSTATE of a unique violation.
+constexpr std::string_view kUniqueViolation = "23505";
+
+// A thread with its agent and version as they are now, in the columns read_thread() reads.
+constexpr std::string_view kSelectThread =
+    "SELECT t.id, t.organization_id, t.to_phone_number, t.from_phone_number,"
+    "       t.from_phone_number_id, t.lead_id, t.is_active, t.created_at, t.updated_at,"
+    "       t.closed_at, t.closed_reason, t.metadata, t.variables,"
+    "       a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
+    "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
+    "       v.discard_inbound_sms"
+    "  FROM threads t"
+    "  JOIN agents a ON a.id = t.agent_id"
+    "  JOIN agent_versions v ON v.id = t.agent_version_id";
+
+// The columns of an agent and its published version, from column `first` on.
+constexpr std::string_view kAgentColumns =
+    "a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
+    " v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
+    " v.discard_inbound_sms";
+
+std::optional<double> optional_double(const PgResult& result, int row, int column) {
+    if (result.is_null(row, column)) {
+        return std::nullopt;
+    }
+    const auto text = result.text(row, column);
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) {
+        throw std::runtime_error("PostgreSQL returned a number that is not one");
+    }
+    return value;
+}
+
+std::optional<std::int64_t> optional_integer(const PgResult& result, int row, int column) {
+    if (result.is_null(row, column)) {
+        return std::nullopt;
+    }
+    return result.integer(row, column);
+}
+
+AgentRecord read_agent(const PgResult& result, int row, int first) {
+    AgentRecord agent;
+    agent.id = result.text(row, first);
+    agent.organization_id = result.text(row, first + 1);
+    agent.name = result.text(row, first + 2);
+    agent.description = result.optional_text(row, first + 3);
+    agent.agent_type = result.text(row, first + 4);
+    agent.deleted = result.integer(row, first + 5) != 0;
+    return agent;
+}
+
+AgentVersionRecord read_version(const PgResult& result, int row, int first) {
+    AgentVersionRecord version;
+    version.id = result.text(row, first);
+    version.version = result.integer(row, first + 1);
+    version.name = result.text(row, first + 2);
+    version.mode = result.text(row, first + 3);
+    version.sms_max_tokens = optional_double(result, row, first + 4);
+    version.sms_temperature = optional_double(result, row, first + 5);
+    version.discard_inbound_sms = result.integer(row, first + 6) != 0;
+    return version;
+}
+
+void read_thread(const PgResult& result, int row, ThreadRecord& thread) {
+    thread.id = result.text(row, 0);
+    thread.organization_id = result.text(row, 1);
+    thread.to_phone_number = result.text(row, 2);
+    thread.from_phone_number = result.optional_text(row, 3);
+    thread.from_phone_number_id = result.optional_text(row, 4);
+    thread.lead_id = result.optional_text(row, 5);
+    thread.is_active = result.integer(row, 6) != 0;
+    thread.created_at = result.integer(row, 7);
+    thread.updated_at = result.integer(row, 8);
+    thread.closed_at = optional_integer(result, row, 9);
+    thread.closed_reason = result.optional_text(row, 10);
+    thread.metadata_json = result.optional_text(row, 11);
+    thread.variables_json = result.optional_text(row, 12);
+    thread.agent = read_agent(result, row, 13);
+    thread.agent_version = read_version(result, row, 19);
+}
+
+// A number as a parameter's text (or NULL).
+std::optional<std::string> param(std::int64_t value) {
+    return std::to_string(value);
+}
+std::optional<std::string> param(const std::optional<std::int64_t>& value) {
+    return value ? std::optional<std::string>(std::to_string(*value)) : std::nullopt;
+}
+std::optional<std::string> param(const std::optional<double>& value) {
+    if (!value) {
+        return std::nullopt;
+    }
+    // The shortest text that reads back as the same double.
+    char text[32];
+    const auto [end, error] = std::to_chars(text, text + sizeof text, *value);
+    return std::string(text, end);
+}
+std::optional<std::string> flag(bool value) {
+    return std::string(value ? "1" : "0");
+}
+
+// A SHA-256 as a bytea parameter.
+std::string bytea(const SecretHash& hash) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text = "\\x";
+    for (const auto byte : hash) {
+        text.push_back(kHex[byte >> 4]);
+        text.push_back(kHex[byte & 0xf]);
+    }
+    return text;
+}
+
+// The statement that stores what an edit changed: the maps alone when that is all, since
+// an UPDATE maintains the index entries of every column it sets.
+PgStatement update_statement(const ThreadRecord& thread, bool closing_changed) {
+    if (!closing_changed) {
+        return {
+            "UPDATE threads SET metadata = $3, variables = $4, updated_at = $5"
+            " WHERE organization_id = $1 AND id = $2",
+            {thread.organization_id, thread.id, thread.metadata_json, thread.variables_json,
+             param(thread.updated_at)}};
+    }
+    return {
+        "UPDATE threads SET metadata = $3, variables = $4, updated_at = $5, is_active = $6,"
+        " closed_at = $7, closed_reason = $8"
+        " WHERE organization_id = $1 AND id = $2",
+        {thread.organization_id, thread.id, thread.metadata_json, thread.variables_json,
+         param(thread.updated_at), flag(thread.is_active), param(thread.closed_at),
+         thread.closed_reason}};
+}
+
+}  // namespace
+
+PgStore::PgStore(net::any_io_executor executor, std::string conninfo, std::size_t pool_size,
+                 const StoreOptions& options)
+    : description_(redact_conninfo(conninfo)),
+      pool_(executor, std::move(conninfo), pool_size, std::chrono::seconds(5)),
+      writer_(executor, pool_, options.max_queued_writes) {}
+
+net::awaitable<std::vector<PgResult>> PgStore::run(std::vector<PgStatement> batch) {
+    auto connection = co_await pool_.acquire();
+    try {
+        co_return co_await connection->run(std::move(batch));
+    } catch (const PgConnectionLost& lost) {
+        util::log_error(std::string("lost a PostgreSQL connection: ") + lost.what());
+    } catch (const PgError& refused) {
+        util::log_error(std::string("PostgreSQL refused a statement: ") + refused.what());
+        throw StoreFailure();
+    }
+    throw StoreUnavailable();
+}
+
+// --- The catalog ---
+
+net::awaitable<AsOf<ApiKeyRecord>> PgStore::api_key(const SecretHash& hash) {
+    // The generation and the key in one snapshot: nothing older than this request is served.
+    std::vector<PgStatement> batch{
+        {"SELECT g.generation, k.id, k.organization_id, k.revoked_at,"
+         "       k.rate_limit"
+         "  FROM catalog_generation g"
+         "  LEFT JOIN api_keys k ON k.secret_hash = $1::bytea"
+         " WHERE g.id = 1",
+         {bytea(hash)}}};
+    auto results = co_await run(std::move(batch));
+    const auto& row = results[0];
+    AsOf<ApiKeyRecord> answer;
+    answer.generation = row.integer(0, 0);
+    if (!row.is_null(0, 1)) {
+        answer.value = ApiKeyRecord{std::string(row.text(0, 1)), std::string(row.text(0, 2)),
+                                    optional_integer(row, 0, 3), optional_integer(row, 0, 4)};
+    }
+    co_return answer;
+}
+
+net::awaitable<AsOf<std::string>> PgStore::clerk_organization(
+    const std::string& clerk_organization_id) {
+    std::vector<PgStatement> batch{
+        {"SELECT g.generation, c.organization_id"
+         "  FROM catalog_generation g"
+         "  LEFT JOIN clerk_organizations c"
+         "    ON c.clerk_organization_id = $1"
+         " WHERE g.id = 1",
+         {clerk_organization_id}}};
+    auto results = co_await run(std::move(batch));
+    AsOf<std::string> answer;
+    answer.generation = results[0].integer(0, 0);
+    answer.value = results[0].optional_text(0, 1);
+    co_return answer;
+}
+
+net::awaitable<std::optional<AgentWithPublishedVersion>> PgStore::live_agent(
+    std::string_view organization_id, std::string_view agent_id, std::int64_t) {
+    std::vector<PgStatement> batch{
+        {"SELECT " + std::string(kAgentColumns) +
+             "  FROM agents a"
+             "  LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
+             " WHERE a.id = $1 AND a.organization_id = $2 AND a.deleted = 0",
+         {std::string(agent_id), std::string(organization_id)}}};
+    auto results = co_await run(std::move(batch));
+    const auto& row = results[0];
+    if (row.rows() == 0) {
+        co_return std::nullopt;
+    }
+    AgentWithPublishedVersion agent{read_agent(row, 0, 0), std::nullopt};
+    if (!row.is_null(0, 6)) {
+        agent.published = read_version(row, 0, 6);
+    }
+    co_return agent;
+}
+
+// --- Threads ---
+
+net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread) {
+    // The version must be the agent's: a create that raced an import which moved it is
+    // refused by changing no row, instead of failing the whole group transaction.
+    std::vector<PgStatement> insert{
+        {"INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
+         "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
+         "  closed_at, closed_reason, metadata, variables)"
+         " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+         "  WHERE EXISTS (SELECT 1 FROM agent_versions WHERE id = $4 AND agent_id = $3)",
+         {thread.organization_id, thread.id, thread.agent.id, thread.agent_version.id,
+          thread.to_phone_number, thread.from_phone_number, thread.from_phone_number_id,
+          thread.lead_id, flag(thread.is_active), param(thread.created_at),
+          param(thread.updated_at), param(thread.closed_at), thread.closed_reason,
+          thread.metadata_json, thread.variables_json}}};
+    co_await writer_.write(std::move(insert));
+}
+
+net::awaitable<bool> PgStore::find_thread(std::string_view organization_id,
+                                          std::string_view thread_id, std::int64_t,
+                                          ThreadRecord& thread) {
+    std::vector<PgStatement> batch{
+        {std::string(kSelectThread) + " WHERE t.organization_id = $1 AND t.id = $2",
+         {std::string(organization_id), std::string(thread_id)}}};
+    auto results = co_await run(std::move(batch));
+    if (results[0].rows() == 0) {
+        co_return false;
+    }
+    read_thread(results[0], 0, thread);
+    co_return true;
+}
+
+namespace {
+
+// The parameters of a list page, in the order list_sql() numbers them: the organization,
+// then each filter that is present, then the limit.
+std::vector<std::optional<std::string>> list_params(std::string_view organization_id,
+                                                    const ThreadFilter& filter, std::size_t limit) {
+    std::vector<std::optional<std::string>> params{std::string(organization_id)};
+    for (const auto* value : {&filter.agent_id, &filter.closed_reason, &filter.to_phone_number,
+                              &filter.id_below, &filter.id_at_or_above}) {
+        if (*value) {
+            params.push_back(*value);
+        }
+    }
+    if (filter.is_active) {
+        params.push_back(flag(*filter.is_active));
+    }
+    params.push_back(std::to_string(limit));
+    return params;
+}
+
+}  // namespace
+
+std::string PgStore::list_sql(const ThreadFilter& filter) {
+    std::string sql(kSelectThread);
+    sql += " WHERE t.organization_id = $1";
+    int next = 2;
+    const auto condition = [&](bool present, std::string_view column, std::string_view op) {
+        if (present) {
+            sql.append(" AND t.").append(column).append(op).append("$").append(
+                std::to_string(next++));
+        }
+    };
+    condition(filter.agent_id.has_value(), "agent_id", " = ");
+    condition(filter.closed_reason.has_value(), "closed_reason", " = ");
+    condition(filter.to_phone_number.has_value(), "to_phone_number", " = ");
+    condition(filter.id_below.has_value(), "id", " < ");
+    condition(filter.id_at_or_above.has_value(), "id", " >= ");
+    condition(filter.is_active.has_value(), "is_active", " = ");
+    sql += " ORDER BY t.id DESC LIMIT $" + std::to_string(next);
+    return sql;
+}
+
+net::awaitable<std::vector<ThreadRecord>> PgStore::list_threads(std::string_view organization_id,
+                                                                const ThreadFilter& filter,
+                                                                std::size_t limit, std::int64_t) {
+    std::vector<PgStatement> page{{list_sql(filter), list_params(organization_id, filter, limit)}};
+    auto results = co_await run(std::move(page));
+    const auto& rows = results[0];
+    std::vector<ThreadRecord> threads(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
+        read_thread(rows, i, threads[static_cast<std::size_t>(i)]);
+    }
+    co_return threads;
+}
+
+net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_view organization_id,
+                                                                   std::string_view thread_id,
+                                                                   ThreadEdit edit) {
+    // Read under the row's lock, edit, write and commit: concurrent edits of one thread,
+    // from this process or another, each see the one before.
+    auto connection = co_await pool_.acquire();
+    std::vector<PgStatement> lock{
+        {"BEGIN", {}},
+        {std::string(kSelectThread) + " WHERE t.organization_id = $1 AND t.id = $2 FOR UPDATE OF t",
+         {std::string(organization_id), std::string(thread_id)}}};
+    std::optional<ThreadRecord> thread;
+    std::exception_ptr refused;
+    try {
+        auto results = co_await connection->run(std::move(lock));
+        if (results[1].rows() > 0) {
+            thread.emplace();
+            read_thread(results[1], 0, *thread);
+        }
+    } catch (const PgConnectionLost&) {
+        throw StoreUnavailable();  // nothing was written
+    } catch (const PgError& error) {
+        util::log_error(std::string("PostgreSQL refused a read: ") + error.what());
+        throw StoreFailure();
+    }
+    std::vector<PgStatement> finish;
+    if (thread) {
+        const bool was_active = thread->is_active;
+        const auto closed_at = thread->closed_at;
+        const auto closed_reason = thread->closed_reason;
+        try {
+            edit(*thread);
+        } catch (...) {
+            refused = std::current_exception();
+        }
+        if (!refused) {
+            finish.push_back(update_statement(*thread, thread->is_active != was_active ||
+                                                           thread->closed_at != closed_at ||
+                                                           thread->closed_reason != closed_reason));
+        }
+    }
+    finish.push_back({thread && !refused ? "COMMIT" : "ROLLBACK", {}});
+    try {
+        co_await connection->run(std::move(finish));
+    } catch (const PgConnectionLost& lost) {
+        // COMMIT may or may not have reached the server.
+        util::log_error(std::string("lost a PostgreSQL connection during a change: ") +
+                        lost.what());
+        throw StoreFailure();
+    } catch (const PgError& error) {
+        util::log_error(std::string("PostgreSQL refused a change: ") + error.what());
+        throw StoreFailure();
+    }
+    if (refused) {
+        std::rethrow_exception(refused);
+    }
+    co_return thread;
+}
+
+// --- Operations ---
+
+net::awaitable<void> PgStore::probe_writable() {
+    // Refused by a server in recovery (a standby): it cannot take writes.
+    std::vector<PgStatement> batch{{"BEGIN READ WRITE", {}}, {"COMMIT", {}}};
+    co_await run(std::move(batch));
+}
+
+bool PgStore::making_progress(std::chrono::microseconds limit) const {
+    return writer_.making_progress(limit);
+}
+
+void PgStore::render_metrics(std::string& out) const {
+    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
+                              std::uint64_t value) {
+        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+        out.append(name).append(" ").append(std::to_string(value)).append("\n");
+    };
+    gauge("threadsd_store_commit_batches_total", "Group transactions committed.", "counter",
+          writer_.committed_batches());
+    gauge("threadsd_store_queued_writes", "Writes queued or being committed now.", "gauge",
+          writer_.queued_writes());
+    out +=
+        "# HELP threadsd_store_commit_duration_seconds From BEGIN to the return of COMMIT, "
+        "per group transaction.\n";
+    out += "# TYPE threadsd_store_commit_duration_seconds histogram\n";
+    writer_.commit_latency().render(out, "threadsd_store_commit_duration_seconds", "");
+    gauge("threadsd_store_connections_made_total",
+          "Connections made to PostgreSQL (more than the pool's size: reconnections).", "counter",
+          pool_.connections_made());
+}
+
+int PgStore::schema_version() const {
+    return latest_schema_version();
+}
+
+// --- The operator's commands ---
+
+net::awaitable<bool> PgStore::organization_exists(const std::string& organization_id) {
+    const auto id = util::normalize_uuid(organization_id);
+    if (!id) {
+        co_return false;  // not even a UUID
+    }
+    std::vector<PgStatement> batch{{"SELECT 1 FROM organizations WHERE id = $1", {*id}}};
+    auto results = co_await run(std::move(batch));
+    co_return results[0].rows() > 0;
+}
+
+net::awaitable<bool> PgStore::has_any_api_key() {
+    std::vector<PgStatement> batch{{"SELECT EXISTS (SELECT 1 FROM api_keys)::int", {}}};
+    auto results = co_await run(std::move(batch));
+    co_return results[0].integer(0, 0) != 0;
+}
+
+net::awaitable<CreatedApiKey> PgStore::create_api_key(const std::string& organization_id,
+                                                      const std::string& name,
+                                                      std::optional<std::int64_t> rate_limit) {
+    const auto key = generate_api_key();
+    // One generator for the process, so that keys made within one millisecond still get
+    // increasing ids and list_api_keys (created_at, id) shows them oldest first.
+    static util::Uuid7Generator ids;
+    CreatedApiKey created{ids.next(), key.secret};
+    const auto organization = util::normalize_uuid(organization_id);
+    if (organization) {
+        // Inserted only when the organization exists: no row means it does not.
+        std::vector<PgStatement> batch{
+            {"INSERT INTO api_keys (id, organization_id, name, prefix, secret_hash, created_at,"
+             " rate_limit)"
+             " SELECT $1, $2, $3, $4, $5::bytea, $6, $7"
+             "  WHERE EXISTS (SELECT 1 FROM organizations WHERE id = $2)",
+             {created.id, *organization, name, key.prefix, bytea(key.hash),
+              param(util::unix_millis_now()), param(rate_limit)}}};
+        auto results = co_await run(std::move(batch));
+        if (results[0].affected_rows() == 1) {
+            co_return created;
+        }
+    }
+    throw AdminError("unknown organization " + organization_id);
+}
+
+net::awaitable<std::vector<ApiKeyListing>> PgStore::list_api_keys() {
+    std::vector<PgStatement> batch{
+        {"SELECT id, organization_id, name, prefix, created_at, revoked_at, rate_limit"
+         "  FROM api_keys ORDER BY created_at, id",
+         {}}};
+    auto results = co_await run(std::move(batch));
+    const auto& rows = results[0];
+    std::vector<ApiKeyListing> keys;
+    for (int i = 0; i < rows.rows(); ++i) {
+        keys.push_back({std::string(rows.text(i, 0)), std::string(rows.text(i, 1)),
+                        std::string(rows.text(i, 2)), std::string(rows.text(i, 3)),
+                        rows.integer(i, 4), optional_integer(rows, i, 5),
+                        optional_integer(rows, i, 6)});
+    }
+    co_return keys;
+}
+
+net::awaitable<void> PgStore::revoke_api_key(const std::string& key_id) {
+    const auto id = util::normalize_uuid(key_id);
+    if (!id) {
+        throw AdminError("unknown API key " + key_id);
+    }
+    // One statement: revokes a live key, and says which of the two refusals applies.
+    std::vector<PgStatement> batch{
+        {"WITH found AS (SELECT revoked_at FROM api_keys WHERE id = $1 FOR UPDATE),"
+         " revoked AS (UPDATE api_keys SET revoked_at = $2"
+         "              WHERE id = $1 AND revoked_at IS NULL RETURNING 1)"
+         " SELECT (SELECT count(*) FROM found), (SELECT count(*) FROM revoked)",
+         {*id, param(util::unix_millis_now())}}};
+    auto results = co_await run(std::move(batch));
+    if (results[0].integer(0, 0) == 0) {
+        throw AdminError("unknown API key " + key_id);
+    }
+    if (results[0].integer(0, 1) == 0) {
+        throw AdminError("API key " + key_id + " is already revoked");
+    }
+}
+
+net::awaitable<bool> PgStore::map_clerk_organization(const std::string& clerk_organization_id,
+                                                     const std::string& organization_id) {
+    const auto organization = util::normalize_uuid(organization_id);
+    if (organization) {
+        std::vector<PgStatement> batch{
+            {"WITH previous AS (SELECT 1 FROM clerk_organizations"
+             "                   WHERE clerk_organization_id = $1),"
+             " mapped AS (INSERT INTO clerk_organizations"
+             "              (clerk_organization_id, organization_id, created_at)"
+             "            SELECT $1, $2, $3 WHERE EXISTS"
+             "              (SELECT 1 FROM organizations WHERE id = $2)"
+             "            ON CONFLICT (clerk_organization_id) DO UPDATE"
+             "            SET organization_id = excluded.organization_id,"
+             "                created_at = excluded.created_at"
+             "            RETURNING 1)"
+             " SELECT (SELECT count(*) FROM mapped), (SELECT count(*) FROM previous)",
+             {clerk_organization_id, *organization, param(util::unix_millis_now())}}};
+        auto results = co_await run(std::move(batch));
+        if (results[0].integer(0, 0) == 1) {
+            co_return results[0].integer(0, 1) == 1;
+        }
+    }
+    throw AdminError("unknown organization " + organization_id);
+}
+
+net::awaitable<std::vector<ClerkMapping>> PgStore::list_clerk_organizations() {
+    std::vector<PgStatement> batch{
+        {"SELECT clerk_organization_id, organization_id, created_at FROM clerk_organizations"
+         " ORDER BY clerk_organization_id COLLATE \"C\"",
+         {}}};
+    auto results = co_await run(std::move(batch));
+    const auto& rows = results[0];
+    std::vector<ClerkMapping> mappings;
+    for (int i = 0; i < rows.rows(); ++i) {
+        mappings.push_back(
+            {std::string(rows.text(i, 0)), std::string(rows.text(i, 1)), rows.integer(i, 2)});
+    }
+    co_return mappings;
+}
+
+net::awaitable<void> PgStore::unmap_clerk_organization(const std::string& clerk_organization_id) {
+    std::vector<PgStatement> batch{
+        {"DELETE FROM clerk_organizations WHERE clerk_organization_id = $1",
+         {clerk_organization_id}}};
+    auto results = co_await run(std::move(batch));
+    if (results[0].affected_rows() == 0) {
+        throw AdminError("Clerk organization " + clerk_organization_id + " is not mapped");
+    }
+}
+
+net::awaitable<std::vector<AgentListing>> PgStore::list_agents() {
+    // Names in byte order (COLLATE "C"), as SQLite sorts them.
+    std::vector<PgStatement> batch{
+        {"SELECT " + std::string(kAgentColumns) +
+             "  FROM agents a"
+             "  LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
+             " ORDER BY a.organization_id, a.name COLLATE \"C\", a.id",
+         {}}};
+    auto results = co_await run(std::move(batch));
+    const auto& rows = results[0];
+    std::vector<AgentListing> agents;
+    for (int i = 0; i < rows.rows(); ++i) {
+        agents.push_back({read_agent(rows, i, 0), rows.optional_text(i, 6)});
+    }
+    co_return agents;
+}
+
+net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedAgent>& agents) {
+    auto connection = co_await pool_.acquire();
+    // Who owns the ids the file names now, read under the lock of the rows it will change.
+    std::string agent_ids = "{";
+    std::string version_ids = "{";
+    for (const auto& agent : agents) {
+        agent_ids += (agent_ids.size() > 1 ? "," : "") + agent.record.id;
+        for (const auto& version : agent.versions) {
+            version_ids += (version_ids.size() > 1 ? "," : "") + version.record.id;
+        }
+    }
+    agent_ids += "}";
+    version_ids += "}";
+    std::vector<PgStatement> read{
+        {"BEGIN", {}},
+        {"SELECT id, organization_id FROM agents WHERE id = ANY($1::uuid[]) FOR UPDATE",
+         {agent_ids}},
+        {"SELECT id, agent_id FROM agent_versions WHERE id = ANY($1::uuid[]) FOR UPDATE",
+         {version_ids}}};
+    std::map<std::string, std::string> agent_owner;
+    std::map<std::string, std::string> version_owner;
+    try {
+        auto owners = co_await connection->run(std::move(read));
+        for (int i = 0; i < owners[1].rows(); ++i) {
+            agent_owner.emplace(owners[1].text(i, 0), owners[1].text(i, 1));
+        }
+        for (int i = 0; i < owners[2].rows(); ++i) {
+            version_owner.emplace(owners[2].text(i, 0), owners[2].text(i, 1));
+        }
+    } catch (const PgConnectionLost&) {
+        throw StoreUnavailable();
+    }
+
+    std::vector<PgStatement> write;
+    std::vector<std::pair<std::size_t, std::size_t>> version_of_statement;  // (agent, version)
+    std::vector<std::size_t> organization_statements;
+    std::optional<std::string> refusal;
+    ImportSummary summary;
+    const auto now = param(util::unix_millis_now());
+    for (std::size_t i = 0; i < agents.size() && !refusal; ++i) {
+        const auto& agent = agents[i];
+        const std::string where = "agents[" + std::to_string(i) + "]";
+        if (const auto owner = agent_owner.find(agent.record.id);
+            owner != agent_owner.end() && owner->second != agent.record.organization_id) {
+            refusal = where + ".organizationId differs from the organization that owns agent " +
+                      agent.record.id;
+            break;
+        }
+        organization_statements.push_back(write.size());
+        write.push_back(
+            {"INSERT INTO organizations (id, name, created_at) VALUES ($1, $1, $2)"
+             " ON CONFLICT (id) DO NOTHING",
+             {agent.record.organization_id, now}});
+        write.push_back(
+            {"INSERT INTO agents (id, organization_id, name, description, agent_type,"
+             " deleted) VALUES ($1, $2, $3, $4, $5, $6)"
+             " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+             " description = excluded.description, agent_type = excluded.agent_type,"
+             " deleted = excluded.deleted",
+             {agent.record.id, agent.record.organization_id, agent.record.name,
+              agent.record.description, agent.record.agent_type, flag(agent.record.deleted)}});
+        // Cleared first, so the one-published index holds at every step.
+        write.push_back(
+            {"UPDATE agent_versions SET published = 0"
+             " WHERE agent_id = $1 AND published = 1",
+             {agent.record.id}});
+        for (std::size_t j = 0; j < agent.versions.size(); ++j) {
+            const auto& version = agent.versions[j];
+            if (const auto owner = version_owner.find(version.record.id);
+                owner != version_owner.end() && owner->second != agent.record.id) {
+                refusal =
+                    where + ".versions[" + std::to_string(j) + "].id belongs to another agent";
+                break;
+            }
+            version_of_statement.resize(write.size() + 1, {agents.size(), 0});
+            version_of_statement[write.size()] = {i, j};
+            write.push_back(
+                {"INSERT INTO agent_versions (id, agent_id, version, name, mode, sms_max_tokens,"
+                 " sms_temperature, discard_inbound_sms, published)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                 " ON CONFLICT (id) DO UPDATE SET version = excluded.version,"
+                 " name = excluded.name, mode = excluded.mode,"
+                 " sms_max_tokens = excluded.sms_max_tokens,"
+                 " sms_temperature = excluded.sms_temperature,"
+                 " discard_inbound_sms = excluded.discard_inbound_sms,"
+                 " published = excluded.published",
+                 {version.record.id, agent.record.id, param(version.record.version),
+                  version.record.name, version.record.mode, param(version.record.sms_max_tokens),
+                  param(version.record.sms_temperature), flag(version.record.discard_inbound_sms),
+                  flag(version.published)}});
+            ++summary.versions;
+        }
+        ++summary.agents;
+    }
+    if (refusal) {
+        std::vector<PgStatement> batch{{"ROLLBACK", {}}};
+        co_await connection->run(std::move(batch));
+        throw AdminError(*refusal);
+    }
+    write.push_back({"COMMIT", {}});
+    std::vector<PgResult> results;
+    try {
+        results = co_await connection->run(std::move(write));
+    } catch (const PgError& error) {
+        const auto at = error.statement_index();
+        if (error.sqlstate() == kUniqueViolation && at < version_of_statement.size() &&
+            version_of_statement[at].first < agents.size()) {
+            const auto [i, j] = version_of_statement[at];
+            throw AdminError("agents[" + std::to_string(i) + "].versions[" + std::to_string(j) +
+                             "].version is already used by another version of this agent");
+        }
+        throw;
+    } catch (const PgConnectionLost&) {
+        throw StoreFailure();
+    }
+    for (const auto index : organization_statements) {
+        summary.organizations_created += static_cast<std::size_t>(results[index].affected_rows());
+    }
+    co_return summary;
+}
+
+std::string redact_uri(std::string_view uri) {
+    return redact_conninfo(uri);
+}
+
+bool is_postgres_uri(std::string_view database) {
+    return database.starts_with("postgresql://") || database.starts_with("postgres://");
+}
+
+net::awaitable<std::unique_ptr<Store>> open_postgres_store(net::any_io_executor executor,
+                                                           std::string uri, StoreOptions options) {
+    const auto where = redact_conninfo(uri);
+    std::unique_ptr<PgConnection> connection;
+    try {
+        connection = co_await PgConnection::connect(executor, uri, std::chrono::seconds(10));
+    } catch (const PgFailure& failure) {
+        throw std::runtime_error(failure.what());  // already without the password
+    }
+    // A 200 promises a durable commit: PostgreSQL must not acknowledge before its WAL
+    // flush, unless the operator chose otherwise.
+    auto setting = co_await connection->query("SHOW synchronous_commit");
+    if (setting.text(0, 0) == "off" && options.durability == Durability::kFull) {
+        throw std::runtime_error(
+            "PostgreSQL at " + where +
+            " has synchronous_commit off, so a commit could be lost after its 200; turn it on,"
+            " or accept that with --durability normal");
+    }
+    co_await migrate(*connection, options.seed);
+    connection.reset();
+    co_return std::make_unique<PgStore>(executor, std::move(uri), PgStore::kDefaultPoolSize,
+                                        options);
+}
+
+}  // namespace threadsd::store::postgres

@@ -1,0 +1,273 @@
+// The built binary on `--db postgresql://...`, against the suite's throwaway cluster: the
+// thread API and the command line as on SQLite, answers equal to SQLite's, replicas that
+// share one database, and a server that stops and comes back.
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/error_envelope.hpp"
+#include "support/http_client.hpp"
+#include "support/postgres_cluster.hpp"
+#include "support/process.hpp"
+#include "support/thread_calls.hpp"
+#include "threadsd/store/postgres/pg_store.hpp"
+
+namespace threadsd::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kCreateBody =
+    R"({"agentId":"3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01","metadata":{"b":"2","a":"1"},)"
+    R"("variables":{"name":"Ada"}})";
+
+/// A thread as JSON text with what differs between two stores' copies (its id and its
+/// instants) set aside, so that the rest can be compared byte for byte.
+std::string without_identity(json::object thread) {
+    for (const auto* name : {"id", "createdAt", "updatedAt", "closedAt"}) {
+        if (thread.contains(name) && !thread.at(name).is_null()) {
+            thread[name] = "-";
+        }
+    }
+    return json::serialize(thread);
+}
+
+/// Creates, reads, patches and closes one thread through `port`; the answers, identity
+/// set aside, in order.
+std::vector<std::string> walk_one_thread(unsigned short port, const std::string& key) {
+    HttpClient client(port);
+    std::vector<std::string> answers;
+    const auto created = create_thread_ok(client, key, kCreateBody);
+    const std::string id(created.at("id").as_string());
+    answers.push_back(without_identity(created));
+    answers.push_back(without_identity(get_thread_ok(client, key, id)));
+    answers.push_back(
+        without_identity(patch_thread_ok(client, key, id, R"({"metadata":{"a":null,"c":"3"}})")));
+    answers.push_back(without_identity(close_thread_ok(client, key, id, R"({"reason":"DONE"})")));
+    const auto again = close_thread(client, key, id, std::string(R"({"reason":"DONE"})"));
+    answers.push_back(std::to_string(again.status()) + " " + again.message.body());
+    return answers;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(postgres_store)
+
+BOOST_AUTO_TEST_CASE(the_thread_api_answers_exactly_as_on_sqlite) {
+    const auto uri = postgres_cluster().create_database();
+    const auto pg_key = create_demo_key(uri);
+    ServerProcess pg_server(uri);
+
+    TempDir dir;
+    const auto file = dir.file("store.db");
+    const auto sqlite_key = create_demo_key(file);
+    ServerProcess sqlite_server(file);
+
+    const auto on_postgres = walk_one_thread(pg_server.port(), pg_key);
+    const auto on_sqlite = walk_one_thread(sqlite_server.port(), sqlite_key);
+    BOOST_TEST(on_postgres == on_sqlite, boost::test_tools::per_element());
+    BOOST_TEST(on_postgres.back().rfind("409 ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pages_walk_newest_first_with_filters_and_cursors) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess server(uri);
+    HttpClient client(server.port());
+    std::vector<std::string> ids;
+    for (int i = 0; i < 7; ++i) {
+        const auto agent = i % 2 == 0 ? "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01"
+                                      : "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e03";
+        const auto created =
+            create_thread_ok(client, key, std::string(R"({"agentId":")") + agent + R"("})");
+        ids.emplace_back(created.at("id").as_string());
+    }
+    close_thread_ok(client, key, ids[2], R"({"reason":"DONE"})");
+
+    // Every thread, three at a time, newest first.
+    std::vector<std::string> walked;
+    std::optional<std::string> cursor;
+    do {
+        const auto page =
+            list_page_ok(client, key, "limit=3" + (cursor ? "&cursor=" + *cursor : ""));
+        for (const auto& thread : page.threads) {
+            walked.emplace_back(thread.at("id").as_string());
+        }
+        cursor = page.next_cursor;
+    } while (cursor);
+    const std::vector<std::string> newest_first(ids.rbegin(), ids.rend());
+    BOOST_TEST(walked == newest_first, boost::test_tools::per_element());
+
+    const auto by_agent = list_page_ok(client, key, "agentId=3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e03");
+    BOOST_TEST(by_agent.threads.size() == 3u);
+    const auto closed = list_page_ok(client, key, "isActive=false");
+    BOOST_TEST_REQUIRE(closed.threads.size() == 1u);
+    BOOST_TEST(closed.threads[0].at("id").as_string() == ids[2]);
+    const auto reason = list_page_ok(client, key, "closedReason=DONE&isActive=false");
+    BOOST_TEST(reason.threads.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(every_filter_combination_is_one_index_scan_in_id_order) {
+    // With scans of the whole table and sorts priced out, the planner shows whether an
+    // index gives the page in order by itself: a Sort node, or no index, would mean not.
+    const auto uri = postgres_cluster().create_database();
+    run_ok({"migrate", "--db", uri});
+    // postgresql://postgres@/NAME?host=DIR
+    const auto name_at = uri.find("@/") + 2;
+    const auto db = uri.substr(name_at, uri.find('?') - name_at);
+    for (unsigned mask = 0; mask < 64; ++mask) {
+        store::ThreadFilter filter;
+        std::vector<std::string> values{"'0b7c6c8e-5d0a-4c1e-9a57-2f1d3e4a5b60'"};
+        if (mask & 1u) {
+            filter.agent_id = "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01";
+            values.push_back("'" + *filter.agent_id + "'");
+        }
+        if (mask & 2u) {
+            filter.closed_reason = "DONE";
+            values.push_back("'DONE'");
+        }
+        if (mask & 4u) {
+            filter.to_phone_number = "+15550100";
+            values.push_back("'+15550100'");
+        }
+        if (mask & 8u) {
+            filter.id_below = "01890000-0000-7000-8000-000000000000";
+            values.push_back("'" + *filter.id_below + "'");
+        }
+        if (mask & 16u) {
+            filter.id_at_or_above = "01800000-0000-7000-8000-000000000000";
+            values.push_back("'" + *filter.id_at_or_above + "'");
+        }
+        if (mask & 32u) {
+            filter.is_active = true;
+            values.push_back("'1'");
+        }
+        values.push_back("11");
+        std::string arguments;
+        for (const auto& value : values) {
+            arguments += (arguments.empty() ? "" : ", ") + value;
+        }
+        const auto plan = postgres_cluster().psql(
+            db,
+            "SET enable_seqscan = off; SET enable_sort = off; SET enable_bitmapscan = off;"
+            " PREPARE page AS " +
+                store::postgres::PgStore::list_sql(filter) + "; EXPLAIN EXECUTE page(" + arguments +
+                ");");
+        BOOST_TEST_CONTEXT("filters " << mask << ":\n" << plan) {
+            BOOST_TEST(plan.find("Sort") == std::string::npos);
+            BOOST_TEST(plan.find("Seq Scan on threads") == std::string::npos);
+            BOOST_TEST(plan.find("Index Scan Backward using") != std::string::npos);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(replicas_share_one_database) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess first(uri);
+    ServerProcess second(uri);
+    HttpClient a(first.port());
+    HttpClient b(second.port());
+    const auto created = create_thread_ok(a, key, kCreateBody);
+    const std::string id(created.at("id").as_string());
+
+    // Read through the other; patches of different keys through each both survive.
+    BOOST_TEST(get_thread_ok(b, key, id).at("metadata") == created.at("metadata"));
+    patch_thread_ok(a, key, id, R"({"metadata":{"x":"1"}})");
+    const auto both = patch_thread_ok(b, key, id, R"({"metadata":{"y":"2"}})");
+    BOOST_TEST(json::serialize(both.at("metadata")) == R"({"b":"2","a":"1","x":"1","y":"2"})");
+
+    // Closing twice is a 409 whichever replica sees the second close.
+    close_thread_ok(a, key, id, R"({"reason":"DONE"})");
+    check_error(close_thread(b, key, id, std::string(R"({"reason":"DONE"})")), 409, "CONFLICT",
+                "already closed");
+
+    // A key revoked through the command line is refused by both at once.
+    run_ok({"keys", "revoke", key_id_of(uri, key), "--db", uri});
+    check_error(get_thread(a, key, id), 401, "UNAUTHORIZED", "revoked");
+    check_error(get_thread(b, key, id), 401, "UNAUTHORIZED", "revoked");
+}
+
+BOOST_AUTO_TEST_CASE(the_command_line_works_on_a_uri) {
+    const auto uri = postgres_cluster().create_database();
+    const auto migrated = run_ok({"migrate", "--db", uri});
+    BOOST_TEST(migrated.find("is at schema version") != std::string::npos);
+    BOOST_TEST(run_ok({"agents", "list", "--db", uri}).find("Support bot") != std::string::npos);
+
+    const auto key = create_demo_key(uri);
+    const auto keys = json::parse(run_ok({"keys", "list", "--db", uri})).as_array();
+    BOOST_TEST_REQUIRE(keys.size() == 1u);
+    BOOST_TEST(key.rfind(std::string(keys[0].at("prefix").as_string()), 0) == 0u);
+
+    const auto unknown = run_threadsd({"keys", "revoke", "not-a-key-id", "--db", uri});
+    BOOST_TEST(unknown.exit_code == 1);
+    BOOST_TEST(unknown.err == "threadsd: unknown API key not-a-key-id\n");
+    const auto id = key_id_of(uri, key);
+    run_ok({"keys", "revoke", id, "--db", uri});
+    const auto twice = run_threadsd({"keys", "revoke", id, "--db", uri});
+    BOOST_TEST(twice.err == "threadsd: API key " + id + " is already revoked\n");
+
+    run_ok({"clerk", "map", "org_b", "--org", "0b7c6c8e-5d0a-4c1e-9a57-2f1d3e4a5b60", "--db", uri});
+    run_ok({"clerk", "map", "org_a", "--org", "0b7c6c8e-5d0a-4c1e-9a57-2f1d3e4a5b60", "--db", uri});
+    const auto mappings = json::parse(run_ok({"clerk", "list", "--db", uri})).as_array();
+    BOOST_TEST_REQUIRE(mappings.size() == 2u);
+    BOOST_TEST(mappings[0].at("clerkOrganizationId").as_string() == "org_a");
+    run_ok({"clerk", "unmap", "org_a", "--db", uri});
+    const auto unmapped = run_threadsd({"clerk", "unmap", "org_a", "--db", uri});
+    BOOST_TEST(unmapped.err == "threadsd: Clerk organization org_a is not mapped\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_password_in_the_uri_is_never_shown) {
+    // Nothing listens there: the start fails and says where, without the secret.
+    TempDir dir;
+    const std::string uri = "postgresql://threadsd:s3cret-pw@/threadsd?host=" + dir.path().string();
+    const auto failed = run_threadsd_bounded({"migrate", "--db", uri});
+    BOOST_TEST(failed.exit_code == 1);
+    BOOST_TEST(failed.err.find("threadsd: cannot open database postgresql://threadsd:***@") == 0u,
+               failed.err);
+    BOOST_TEST(failed.err.find("s3cret") == std::string::npos, failed.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_server_gives_503s_then_recovery_without_a_restart) {
+    // A cluster of this test's own, since it is stopped on purpose.
+    PostgresCluster cluster;
+    const auto uri = cluster.create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess server(uri);
+    HttpClient client(server.port());
+    const auto created = create_thread_ok(client, key, kCreateBody);
+    const std::string id(created.at("id").as_string());
+
+    cluster.stop();
+    const auto refused = get_thread(client, key, id);
+    check_error(refused, 503, "SERVICE_UNAVAILABLE", "unavailable");
+    BOOST_TEST(refused.header("Retry-After") == "1");
+    check_error(client.request(boost::beast::http::verb::get, "/readyz", std::nullopt, {}), 503,
+                "SERVICE_UNAVAILABLE", "not writable");
+    check_error(client.post_json("/api/v1/threads/web", kCreateBody, key), 503,
+                "SERVICE_UNAVAILABLE", "unavailable");
+
+    cluster.start();
+    // The pool backs off for at most two seconds between attempts.
+    std::optional<HttpResult> answer;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        answer = get_thread(client, key, id);
+        if (answer->status() == 200u) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST_REQUIRE(answer->status() == 200u);
+    BOOST_TEST(thread_from(*answer).at("metadata") == created.at("metadata"));
+    create_thread_ok(client, key, kCreateBody);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace threadsd::test
