@@ -286,12 +286,23 @@ std::vector<std::string> secrets_of(std::string_view conninfo) {
     return secrets;
 }
 
-/// `message` (libpq's text) with every known secret and every password= or URI password
-/// replaced by "***", and its trailing newline removed.
+/// `message` (libpq's text) on one line, with every known secret and every password= or
+/// URI password replaced by "***". libpq adds hints on lines of their own ("\n\tIs the
+/// server running locally..."), and an error is one log line.
 std::string scrub(std::string_view message, const std::vector<std::string>& secrets) {
-    std::string text(message);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-        text.pop_back();
+    std::string text;
+    text.reserve(message.size());
+    bool at_break = false;
+    for (const char c : message) {
+        if (c == '\n' || c == '\r' || (at_break && (c == '\t' || c == ' '))) {
+            at_break = true;
+            continue;
+        }
+        if (at_break && !text.empty()) {
+            text += ' ';
+        }
+        at_break = false;
+        text += c;
     }
     for (const auto& secret : secrets) {
         if (secret.empty()) {

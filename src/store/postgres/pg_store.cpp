@@ -610,9 +610,9 @@ net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedA
         }
         organization_statements.push_back(write.size());
         write.push_back(
-            {"INSERT INTO organizations (id, name, created_at) VALUES ($1, $1, $2)"
+            {"INSERT INTO organizations (id, name, created_at) VALUES ($1, $3, $2)"
              " ON CONFLICT (id) DO NOTHING",
-             {agent.record.organization_id, now}});
+             {agent.record.organization_id, now, agent.record.organization_id}});
         write.push_back(
             {"INSERT INTO agents (id, organization_id, name, description, agent_type,"
              " deleted) VALUES ($1, $2, $3, $4, $5, $6)"

@@ -24,7 +24,10 @@ std::int64_t now_ticks() {
 }  // namespace
 
 PgWriter::PgWriter(net::any_io_executor executor, ConnectionPool& pool, std::size_t max_queued)
-    : executor_(executor), pool_(pool), queue_(executor, std::max<std::size_t>(max_queued, 1)) {}
+    : executor_(executor),
+      pool_(pool),
+      max_queued_(std::max<std::size_t>(max_queued, 1)),
+      queue_(executor, max_queued_) {}
 
 PgWriter::~PgWriter() {
     queue_.close();
@@ -55,11 +58,17 @@ net::awaitable<void> PgWriter::write(std::vector<PgStatement> statements) {
             }
         });
     });
-    auto outcome = std::make_shared<Outcome>(executor_, 1);
-    if (!queue_.try_send(boost::system::error_code{}, Job{std::move(statements), outcome})) {
+    // The count, not the channel, is the bound: the batch being committed has left the
+    // channel but still counts.
+    if (queued_.fetch_add(1) >= max_queued_) {
+        queued_.fetch_sub(1);
         throw WriteQueueFull();
     }
-    queued_.fetch_add(1);
+    auto outcome = std::make_shared<Outcome>(executor_, 1);
+    if (!queue_.try_send(boost::system::error_code{}, Job{std::move(statements), outcome})) {
+        queued_.fetch_sub(1);
+        throw WriteQueueFull();
+    }
     auto [ec, error] = co_await outcome->async_receive(net::as_tuple(net::use_awaitable));
     queued_.fetch_sub(1);
     if (ec) {

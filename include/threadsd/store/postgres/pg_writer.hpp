@@ -32,7 +32,8 @@ namespace threadsd::store::postgres {
 class PgWriter {
   public:
     /// Writes through a connection that `pool` makes for it, on `executor`, with at most
-    /// `max_queued` writes waiting. The loop starts with the first write, so a process
+    /// `max_queued` writes accepted and not yet completed (waiting or being committed, as
+    /// on SQLite). The loop starts with the first write, so a process
     /// that never writes (the command line) has nothing running.
     PgWriter(boost::asio::any_io_executor executor, ConnectionPool& pool, std::size_t max_queued);
     /// Stops taking writes; the loop ends once the queue is empty.
@@ -84,6 +85,7 @@ class PgWriter {
     std::once_flag started_;                           ///< The loop is spawned once.
     ConnectionPool& pool_;                             ///< Makes the writer's connection.
     std::unique_ptr<PgConnection> connection_;         ///< The loop's alone; null until made.
+    std::size_t max_queued_;                           ///< Bound on queued_.
     Queue queue_;                                      ///< Waiting writes.
     std::atomic<std::size_t> queued_{0};               ///< Accepted and not yet completed.
     std::atomic<std::uint64_t> committed_batches_{0};  ///< Committed transactions.
