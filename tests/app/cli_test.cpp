@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -22,8 +21,9 @@
 #include "support/files.hpp"
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
+#include "support/postgres_cluster.hpp"
 #include "support/process.hpp"
-#include "support/sqlite_file.hpp"
+#include "support/test_store.hpp"
 
 namespace {
 
@@ -38,10 +38,17 @@ using threadsd::test::HttpClient;
 using threadsd::test::import_agent;
 using threadsd::test::import_agents;
 using threadsd::test::import_version;
+using threadsd::test::new_store;
+using threadsd::test::on_postgres;
+using threadsd::test::only_on;
+using threadsd::test::postgres_cluster;
 using threadsd::test::run_ok;
 using threadsd::test::run_threadsd;
 using threadsd::test::run_threadsd_bounded;
 using threadsd::test::ServerProcess;
+using threadsd::test::store_created;
+using threadsd::test::StoreKind;
+using threadsd::test::StoreRows;
 using threadsd::test::TempDir;
 using threadsd::test::write_file;
 namespace demo = threadsd::test::demo;
@@ -248,13 +255,13 @@ BOOST_AUTO_TEST_SUITE(cli)
 
 BOOST_AUTO_TEST_CASE(migrate_creates_the_store_prints_its_version_and_seeds_the_demo) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto result = run_threadsd({"migrate", "--db", db});
     BOOST_TEST(result.exit_code == 0);
     BOOST_TEST(is_one_line(result.out), "migrate output: " << result.out);
     BOOST_TEST(std::regex_search(result.out, std::regex("schema version [0-9]+")),
                "migrate output: " << result.out);
-    BOOST_TEST(fs::exists(db));
+    BOOST_TEST(store_created(db));
 
     const auto agents = agents_list(db);
     BOOST_TEST(agents.size() == 4u);
@@ -272,7 +279,7 @@ BOOST_AUTO_TEST_CASE(migrate_creates_the_store_prints_its_version_and_seeds_the_
 
 BOOST_AUTO_TEST_CASE(migrate_no_demo_leaves_no_agents_and_no_demo_organization) {
     TempDir dir;
-    const auto db = dir.file("empty.db");
+    const auto db = new_store(dir, "empty.db");
     const auto result = run_threadsd({"migrate", "--db", db, "--no-demo"});
     BOOST_TEST(result.exit_code == 0);
     BOOST_TEST(std::regex_search(result.out, std::regex("schema version [0-9]+")));
@@ -284,7 +291,7 @@ BOOST_AUTO_TEST_CASE(migrate_no_demo_leaves_no_agents_and_no_demo_organization) 
 
 BOOST_AUTO_TEST_CASE(migrate_seeds_the_demo_into_an_existing_empty_store) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     run_ok({"migrate", "--no-demo", "--db", db});
     BOOST_REQUIRE(agents_list(db).empty());
     run_ok({"migrate", "--db", db});
@@ -295,12 +302,12 @@ BOOST_AUTO_TEST_CASE(migrate_seeds_the_demo_into_an_existing_empty_store) {
 
 BOOST_AUTO_TEST_CASE(any_subcommand_creates_and_seeds_a_missing_store) {
     TempDir dir;
-    const auto db = dir.file("first-use.db");
+    const auto db = new_store(dir, "first-use.db");
     BOOST_TEST(keys_list(db).empty());  // keys list is the first use
-    BOOST_TEST(fs::exists(db));
+    BOOST_TEST(store_created(db));
     BOOST_TEST(agents_list(db).size() == 4u);
 
-    const auto other = dir.file("first-use-no-demo.db");
+    const auto other = new_store(dir, "first-use-no-demo.db");
     run_ok({"keys", "list", "--no-demo", "--db", other});
     BOOST_TEST(agents_list(other).empty());
 }
@@ -309,7 +316,7 @@ BOOST_AUTO_TEST_CASE(any_subcommand_creates_and_seeds_a_missing_store) {
 
 BOOST_AUTO_TEST_CASE(agents_list_has_exactly_the_contract_fields) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto agents = agents_list(db);
     BOOST_REQUIRE(agents.size() == 4u);
     const std::set<std::string> expected{
@@ -349,7 +356,7 @@ BOOST_AUTO_TEST_CASE(agents_list_has_exactly_the_contract_fields) {
 
 BOOST_AUTO_TEST_CASE(agents_import_adds_agents_and_reimport_changes_nothing) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto file = dir.file("agents.json");
     write_file(file, import_file());
 
@@ -384,7 +391,7 @@ BOOST_AUTO_TEST_CASE(agents_import_adds_agents_and_reimport_changes_nothing) {
 
 BOOST_AUTO_TEST_CASE(agents_import_of_a_changed_file_is_seen_by_a_running_server) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto file = dir.file("agents.json");
     import_agents(db, file, import_file(kImportTextV1));
     const auto key = create_key(db, kImportOrg);
@@ -407,7 +414,7 @@ BOOST_AUTO_TEST_CASE(agents_import_of_a_changed_file_is_seen_by_a_running_server
 
 BOOST_AUTO_TEST_CASE(agents_import_refuses_a_malformed_file_whole) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto before = agents_list(db);
     const std::string good_agent =
         std::string(R"({"id": "11111111-2222-4333-8444-5555555555f1",)") +
@@ -475,7 +482,7 @@ BOOST_AUTO_TEST_CASE(agents_import_refuses_a_malformed_file_whole) {
 
 BOOST_AUTO_TEST_CASE(agents_import_of_a_missing_file_fails_with_one_line) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto before = agents_list(db);
     const auto missing = dir.file("no-such-file.json");
     const auto result = run_threadsd({"agents", "import", missing, "--db", db});
@@ -493,7 +500,7 @@ BOOST_AUTO_TEST_CASE(agents_import_of_a_missing_file_fails_with_one_line) {
 
 BOOST_AUTO_TEST_CASE(keys_create_list_revoke) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto created =
         run_threadsd({"keys", "create", "--org", demo::kOrganization, "--name", "ci", "--db", db});
     BOOST_TEST_REQUIRE(created.exit_code == 0, created.err);
@@ -544,7 +551,7 @@ BOOST_AUTO_TEST_CASE(keys_create_list_revoke) {
 
 BOOST_AUTO_TEST_CASE(keys_create_makes_distinct_keys) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto first = create_demo_key(db);
     const auto second = create_demo_key(db);
     BOOST_TEST(first != second);
@@ -555,7 +562,7 @@ BOOST_AUTO_TEST_CASE(keys_create_makes_distinct_keys) {
 
 BOOST_AUTO_TEST_CASE(keys_errors_are_one_line_and_nothing_on_stdout) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     const auto keys = keys_list(db);
     const std::string id(keys.at(0).at("id").as_string());
@@ -584,7 +591,7 @@ BOOST_AUTO_TEST_CASE(keys_errors_are_one_line_and_nothing_on_stdout) {
 
 BOOST_AUTO_TEST_CASE(revoked_key_is_refused_by_a_running_server) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     const std::string id(keys_list(db).at(0).at("id").as_string());
     ServerProcess server(db);
@@ -600,10 +607,10 @@ BOOST_AUTO_TEST_CASE(revoked_key_is_refused_by_a_running_server) {
 }
 
 // The server keeps keys and agents in memory; a change made with plain SQL by another
-// process (an operator's sqlite3 shell), not through the CLI, must be seen at once too.
+// process (an operator's sqlite3 or psql shell), not through the CLI, must be seen at once too.
 BOOST_AUTO_TEST_CASE(catalog_changes_by_plain_sql_are_seen_by_the_next_request) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db);
     HttpClient client(server.port());
@@ -613,12 +620,7 @@ BOOST_AUTO_TEST_CASE(catalog_changes_by_plain_sql_are_seen_by_the_next_request) 
             client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key);
         BOOST_TEST_REQUIRE(created.status() == 200u, created.message.body());
     }
-    const auto execute = [&db](const std::string& sql) {
-        threadsd::test::SqliteFile file(db, threadsd::test::SqliteAccess::kReadWrite);
-        char* error = nullptr;
-        const int rc = sqlite3_exec(file.handle(), sql.c_str(), nullptr, nullptr, &error);
-        BOOST_TEST_REQUIRE(rc == SQLITE_OK, (error != nullptr ? error : "") << " in " << sql);
-    };
+    const auto execute = [&db](const std::string& sql) { StoreRows(db).rows(sql); };
 
     const auto thread_id =
         std::string(client.post_json("/api/v1/threads/web", create_body(demo::kSupportBot), key)
@@ -648,7 +650,7 @@ BOOST_AUTO_TEST_CASE(catalog_changes_by_plain_sql_are_seen_by_the_next_request) 
 
 BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_one_line) {
     TempDir dir;
-    const auto db = dir.file("never-created.db");
+    const auto db = new_store(dir, "never-created.db");
     const std::string listen = "127.0.0.1:0";
     const std::vector<std::pair<std::string, std::vector<std::string>>> cases{
         {"unknown command", {"frobnicate", "--db", db}},
@@ -669,7 +671,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_one_line) {
         expect_one_line_failure(result, label);
         BOOST_TEST(result.exit_code == 2, label << ": exit " << result.exit_code);
     }
-    BOOST_TEST(!fs::exists(db), "a usage error created the database");
+    BOOST_TEST(!store_created(db), "a usage error created the database");
 }
 
 BOOST_AUTO_TEST_CASE(help_lists_every_subcommand) {
@@ -687,14 +689,14 @@ BOOST_AUTO_TEST_CASE(help_lists_every_subcommand) {
 
 BOOST_AUTO_TEST_CASE(db_option_and_environment) {
     TempDir dir;
-    const auto from_env = dir.file("from-env.db");
-    const auto from_flag = dir.file("from-flag.db");
+    const auto from_env = new_store(dir, "from-env.db");
+    const auto from_flag = new_store(dir, "from-flag.db");
     ScopedEnv env("THREADSD_DB", from_env);
 
     // No --db: $THREADSD_DB is used.
     const auto key = chomp(run_ok({"keys", "create", "--org", demo::kOrganization}));
-    BOOST_TEST(fs::exists(from_env));
-    BOOST_TEST(!fs::exists(from_flag));
+    BOOST_TEST(store_created(from_env));
+    BOOST_TEST(!store_created(from_flag));
     BOOST_TEST(keys_list(from_env).size() == 1u);
 
     // --db wins over $THREADSD_DB, wherever it stands after the subcommand's words.
@@ -714,7 +716,8 @@ BOOST_AUTO_TEST_CASE(db_option_and_environment) {
     BOOST_TEST(!key.empty());
 }
 
-BOOST_AUTO_TEST_CASE(default_database_is_threadsd_db_in_the_working_directory) {
+BOOST_AUTO_TEST_CASE(default_database_is_threadsd_db_in_the_working_directory,
+                     *only_on(StoreKind::kSqlite, "the default store is a SQLite file")) {
     TempDir dir;
     // Run from inside the temporary directory, with an absolute binary path.
     ScopedEnv binary("THREADSD_BIN", fs::absolute(threadsd::test::threadsd_binary()).string());
@@ -736,14 +739,14 @@ BOOST_AUTO_TEST_CASE(serve_on_a_busy_port_fails_with_one_line) {
     BusyPort busy;
 
     // A store that already has a key.
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     expect_one_line_failure(run_threadsd_bounded({"serve", "--listen", busy.listen(), "--db", db}),
                             "serve on a busy port");
 
     // A fresh store: the failed start prints no demo key banner and does not use up the
     // offer, so the next successful start still shows a key.
-    const auto fresh = dir.file("fresh.db");
+    const auto fresh = new_store(dir, "fresh.db");
     const auto result = run_threadsd_bounded({"serve", "--listen", busy.listen(), "--db", fresh});
     expect_one_line_failure(result, "serve on a busy port, fresh store");
     ServerProcess server(fresh);
@@ -752,13 +755,27 @@ BOOST_AUTO_TEST_CASE(serve_on_a_busy_port_fails_with_one_line) {
 
 BOOST_AUTO_TEST_CASE(serve_on_an_unreadable_database_fails_with_one_line) {
     TempDir dir;
-    const auto garbage = dir.file("garbage.db");
-    write_file(garbage, std::string(8192, 'x'));
-    const std::vector<std::pair<std::string, std::string>> cases{
-        {"a directory", dir.path().string()},
-        {"a path under /proc that cannot exist", "/proc/threadsd-no-such/dir/store.db"},
-        {"a file that is not a database", garbage},
-    };
+    std::vector<std::pair<std::string, std::string>> cases;
+    std::string unusable;  // also refused by a one-shot command
+    if (on_postgres()) {
+        const auto& cluster = postgres_cluster();
+        unusable = cluster.uri_for("threadsd_no_such_database");
+        cases = {
+            {"a database that does not exist", unusable},
+            {"a socket directory where no server listens",
+             "postgresql://postgres@/db?host=" + dir.path().string()},
+            {"a URI libpq cannot parse", "postgresql://postgres@[::1/db"},
+            {"an unknown URI parameter", "postgresql:///db?frobnicate=1"},
+        };
+    } else {
+        unusable = dir.file("garbage.db");
+        write_file(unusable, std::string(8192, 'x'));
+        cases = {
+            {"a directory", dir.path().string()},
+            {"a path under /proc that cannot exist", "/proc/threadsd-no-such/dir/store.db"},
+            {"a file that is not a database", unusable},
+        };
+    }
     for (const auto& [label, path] : cases) {
         // Port 0 is always free; the database must be what fails.
         const auto result =
@@ -766,15 +783,15 @@ BOOST_AUTO_TEST_CASE(serve_on_an_unreadable_database_fails_with_one_line) {
         expect_one_line_failure(result, "serve on " + label);
     }
     // The same for a one-shot command.
-    expect_one_line_failure(run_threadsd({"keys", "list", "--db", garbage}),
-                            "keys list on a file that is not a database");
+    expect_one_line_failure(run_threadsd({"keys", "list", "--db", unusable}),
+                            "keys list on a store it cannot use");
 }
 
 // ---------------------------------------------------------------- serve: demo key
 
 BOOST_AUTO_TEST_CASE(serve_on_a_store_without_keys_prints_a_working_demo_key_once) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     std::string key;
     {
         ServerProcess server(db);
@@ -817,7 +834,7 @@ BOOST_AUTO_TEST_CASE(serve_on_a_store_without_keys_prints_a_working_demo_key_onc
 
 BOOST_AUTO_TEST_CASE(serve_prints_no_demo_key_when_a_revoked_key_exists) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     const std::string id(keys_list(db).at(0).at("id").as_string());
     run_ok({"keys", "revoke", id, "--db", db});
@@ -832,7 +849,7 @@ BOOST_AUTO_TEST_CASE(sigterm_and_sigint_exit_0) {
     for (const int sig : {SIGTERM, SIGINT}) {
         BOOST_TEST_CONTEXT("signal " << sig) {
             TempDir dir;
-            const auto db = dir.file("store.db");
+            const auto db = new_store(dir, "store.db");
             const auto key = create_demo_key(db);
             ServerProcess server(db);
             {
@@ -851,7 +868,7 @@ BOOST_AUTO_TEST_CASE(sigterm_and_sigint_exit_0_with_an_idle_keep_alive_connectio
     for (const int sig : {SIGTERM, SIGINT}) {
         BOOST_TEST_CONTEXT("signal " << sig) {
             TempDir dir;
-            const auto db = dir.file("store.db");
+            const auto db = new_store(dir, "store.db");
             const auto key = create_demo_key(db);
             // A grace period far beyond the wait below: only cutting the idle connection
             // lets the server exit in time.

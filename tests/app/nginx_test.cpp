@@ -31,6 +31,7 @@
 #include "support/process.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/raw_connection.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -177,7 +178,7 @@ class NginxProcess {
 struct ProxiedThreadsd {
     /// `read_timeout` is nginx's proxy_read_timeout.
     explicit ProxiedThreadsd(const std::string& read_timeout = "30s")
-        : db(dir.file("store.db")),
+        : db(new_store(dir, "store.db")),
           key(create_demo_key(db)),
           server(db, {"--trusted-proxies", "127.0.0.1"}),
           nginx(server.port(), read_timeout) {}

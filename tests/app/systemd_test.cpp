@@ -21,6 +21,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(the_units_verify_and_the_service_is_rated_ok) {
 
 BOOST_AUTO_TEST_CASE(ready_watchdog_and_stopping_reach_the_notify_socket) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     NotifySocket notify(dir.file("notify"));
     ServerProcess server(db, {}, {{"NOTIFY_SOCKET=" + dir.file("notify"), "WATCHDOG_USEC=200000"}});
@@ -177,7 +178,7 @@ BOOST_AUTO_TEST_CASE(ready_watchdog_and_stopping_reach_the_notify_socket) {
 
 BOOST_AUTO_TEST_CASE(a_passed_listening_socket_is_served_and_keeps_connections_across_a_restart) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     ListeningSocket listening;
 

@@ -24,6 +24,7 @@
 #include "support/import_file.hpp"
 #include "support/jwt_maker.hpp"
 #include "support/process.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -118,11 +119,11 @@ struct ClerkServer {
             {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}});
     }
 
-    TempDir dir;                               ///< Store and key files.
-    std::string db = dir.file("clerk.db");     ///< The store.
-    std::string key = create_demo_key(db);     ///< An API key of the demo organization.
-    fs::path jwks = dir.path() / "jwks.json";  ///< The JWKS file threadsd reads.
-    std::optional<ServerProcess> server;       ///< threadsd.
+    TempDir dir;                                  ///< Store and key files.
+    std::string db = new_store(dir, "clerk.db");  ///< The store.
+    std::string key = create_demo_key(db);        ///< An API key of the demo organization.
+    fs::path jwks = dir.path() / "jwks.json";     ///< The JWKS file threadsd reads.
+    std::optional<ServerProcess> server;          ///< threadsd.
 };
 
 /// The organizationId of a 200 create.
@@ -341,7 +342,7 @@ BOOST_AUTO_TEST_CASE(a_token_used_again_expires_on_time) {
 
 BOOST_AUTO_TEST_CASE(a_pem_key_verifies_tokens_of_any_kid) {
     TempDir dir;
-    const auto db = dir.file("pem.db");
+    const auto db = new_store(dir, "pem.db");
     create_demo_key(db);
     run_ok({"clerk", "map", kClerkDemo, "--org", demo::kOrganization, "--db", db});
     const auto pem = dir.file("clerk.pem");
@@ -453,7 +454,7 @@ BOOST_AUTO_TEST_CASE(an_unmapped_organization_is_refused_from_the_next_request) 
 
 BOOST_AUTO_TEST_CASE(without_clerk_settings_bearer_tokens_are_refused_and_keys_work) {
     TempDir dir;
-    const auto db = dir.file("plain.db");
+    const auto db = new_store(dir, "plain.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db);
     HttpClient client(server.port());
@@ -467,7 +468,7 @@ BOOST_AUTO_TEST_CASE(without_clerk_settings_bearer_tokens_are_refused_and_keys_w
 
 BOOST_AUTO_TEST_CASE(unusable_key_files_stop_serve_with_one_line) {
     TempDir dir;
-    const auto db = dir.file("bad.db");
+    const auto db = new_store(dir, "bad.db");
     create_demo_key(db);
     const auto garbage = dir.file("garbage.pem");
     write_file(garbage, "not a key\n");
@@ -492,7 +493,7 @@ BOOST_AUTO_TEST_CASE(unusable_key_files_stop_serve_with_one_line) {
 
 BOOST_AUTO_TEST_CASE(clerk_map_list_and_unmap) {
     TempDir dir;
-    const auto db = dir.file("cli.db");
+    const auto db = new_store(dir, "cli.db");
     run_ok({"migrate", "--db", db});
     run_ok({"clerk", "map", "org_2zz", "--org", demo::kOrganization, "--db", db});
     run_ok({"clerk", "map", "org_2aa", "--org", demo::kOrganization, "--db", db});

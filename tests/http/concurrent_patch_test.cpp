@@ -19,6 +19,7 @@
 #include "support/plain_http_client.hpp"
 #include "support/process.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
 
 namespace threadsd::test {
@@ -33,7 +34,7 @@ constexpr int kPatchesPerWorker = 25;
 /// One server on a demo store for the whole suite.
 struct ConcurrentState {
     TempDir dir;
-    std::string db = dir.file("concurrent.db");
+    std::string db = new_store(dir, "concurrent.db");
     std::string key = create_demo_key(db);
     ServerProcess server{db};
 };

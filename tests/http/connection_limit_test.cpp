@@ -14,6 +14,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -39,7 +40,7 @@ BOOST_AUTO_TEST_SUITE(connection_limit_http)
 
 BOOST_AUTO_TEST_CASE(one_over_the_limit_is_refused_with_503_and_the_others_carry_on) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--max-connections", "2"});
 

@@ -1,5 +1,5 @@
 // POST /api/v1/threads/web against the real binary: the thread object field by field,
-// what lands in the SQLite file, and what operators change while the server runs
+// what lands in the store, and what operators change while the server runs
 // (imports, revoked keys, other organizations).
 
 #include <boost/json.hpp>
@@ -15,8 +15,8 @@
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
 #include "support/process.hpp"
-#include "support/sqlite_file.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
 
 namespace threadsd::test {
@@ -28,7 +28,7 @@ namespace http = boost::beast::http;
 /// One server on a fresh store with a demo key, shared by every test of the suite.
 struct CreateState {
     TempDir dir;
-    std::string db = dir.file("threads.db");
+    std::string db = new_store(dir, "threads.db");
     std::string key = create_demo_key(db);  // Also creates and seeds the store.
     ServerProcess server{db};
 };
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(upper_case_agent_id_is_accepted_and_normalised) {
     BOOST_TEST(text_of(thread, "agentId") == demo::kSupportBot);
     BOOST_TEST(text_of(thread.at("agentDetails").as_object(), "id") == demo::kSupportBot);
 
-    SqliteFile database(fixture.db);
+    StoreRows database(fixture.db);
     const auto row = database.thread_row(text_of(thread, "id"));
     BOOST_REQUIRE(!row.empty());
     BOOST_TEST(row.at("agent_id").value_or("") == demo::kSupportBot);
@@ -317,7 +317,7 @@ BOOST_AUTO_TEST_CASE(nul_and_non_ascii_round_trip_exactly) {
     BOOST_TEST(nul->as_string().size() == 3u, "NUL must not truncate the value");
 
     // The stored text decodes to the same maps.
-    SqliteFile database(fixture.db);
+    StoreRows database(fixture.db);
     const auto row = database.thread_row(text_of(thread, "id"));
     BOOST_REQUIRE(!row.empty());
     BOOST_REQUIRE(row.at("metadata").has_value());
@@ -339,14 +339,14 @@ BOOST_AUTO_TEST_CASE(successive_thread_ids_strictly_increase) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(created_thread_is_a_row_in_the_sqlite_file) {
+BOOST_AUTO_TEST_CASE(created_thread_is_a_row_in_the_store) {
     auto& fixture = create_fixture();
     HttpClient client(fixture.server.port());
     const auto thread = create_thread(
         client, create_body(demo::kSupportBot, R"("metadata":{"b":"2","a":"1"})"), fixture.key);
     const std::string id = text_of(thread, "id");
 
-    SqliteFile database(fixture.db);
+    StoreRows database(fixture.db);
     const auto row = database.thread_row(id);
     BOOST_REQUIRE_MESSAGE(!row.empty(), "no row for thread " << id);
     BOOST_TEST(row.at("id").value_or("") == id);
@@ -397,7 +397,7 @@ BOOST_AUTO_TEST_CASE(thread_stays_bound_to_the_version_published_at_creation) {
     BOOST_TEST(number_of(details, "smsTemperature") == 1.5);
     BOOST_TEST(details.at("discardInboundSms").as_bool());
 
-    SqliteFile database(fixture.db);
+    StoreRows database(fixture.db);
     const auto first_row = database.thread_row(first_id);
     BOOST_REQUIRE(!first_row.empty());
     BOOST_TEST(first_row.at("agent_version_id").value_or("") == v1);

@@ -1,10 +1,9 @@
 // A 200 is sent only after the thread is durably committed: a crash or kill -9 right
 // after the response loses nothing (docs/security.md, "What a 200 guarantees"). The real server is
 // killed with SIGKILL right after a 200, sequentially and while other clients are still sending,
-// and the database file is then read with the SQLite C API.
+// and the store is then read from outside (the SQLite file, or psql on PostgreSQL).
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -18,6 +17,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,7 +26,7 @@
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
-#include "support/sqlite_file.hpp"
+#include "support/test_store.hpp"
 
 namespace {
 
@@ -36,9 +36,9 @@ namespace http = boost::beast::http;
 using threadsd::test::create_body;
 using threadsd::test::create_demo_key;
 using threadsd::test::HttpClient;
+using threadsd::test::new_store;
 using threadsd::test::ServerProcess;
-using threadsd::test::SqliteAccess;
-using threadsd::test::SqliteFile;
+using threadsd::test::StoreRows;
 using threadsd::test::TempDir;
 namespace demo = threadsd::test::demo;
 
@@ -144,42 +144,50 @@ class QuietClient {
     bool open_ = false;                 ///< False once anything failed.
 };
 
+/// Every stored thread by id: organization, agent, version, metadata, variables, is_active,
+/// created_at, updated_at, closed_at, closed_reason, to_phone_number.
+std::map<std::string, threadsd::test::Row> stored_threads(const StoreRows& database) {
+    std::map<std::string, threadsd::test::Row> threads;
+    for (auto& row : database.rows(
+             "SELECT id, organization_id, agent_id, agent_version_id, metadata, variables,"
+             " is_active, created_at, updated_at, closed_at, closed_reason, to_phone_number"
+             " FROM threads")) {
+        const std::string id = row.at(0).value_or("");
+        row.erase(row.begin());
+        threads.emplace(id, std::move(row));
+    }
+    return threads;
+}
+
+/// Column `column` of a stored_threads() row as text ("<null>" for NULL).
+std::string text(const threadsd::test::Row& row, std::size_t column) {
+    return row.at(column).value_or("<null>");
+}
+
 /// Checks that every acknowledged thread is stored in `database` with what was sent.
-void expect_all_present(SqliteFile& database, const std::vector<Ack>& acks) {
-    sqlite3_stmt* statement = nullptr;
-    BOOST_REQUIRE(sqlite3_prepare_v2(database.handle(),
-                                     "SELECT organization_id, agent_id, agent_version_id,"
-                                     " metadata, variables, is_active FROM threads"
-                                     " WHERE id = ?1",
-                                     -1, &statement, nullptr) == SQLITE_OK);
+void expect_all_present(const StoreRows& database, const std::vector<Ack>& acks) {
+    const auto threads = stored_threads(database);
     std::size_t missing = 0;
     for (const auto& ack : acks) {
-        sqlite3_bind_text(statement, 1, ack.id.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(statement) != SQLITE_ROW) {
+        const auto found = threads.find(ack.id);
+        if (found == threads.end()) {
             ++missing;
             BOOST_TEST_MESSAGE("acknowledged thread " << ack.id << " is missing");
-        } else {
-            auto text = [&](int column) {
-                const auto* value = sqlite3_column_text(statement, column);
-                return value != nullptr ? std::string(reinterpret_cast<const char*>(value))
-                                        : std::string();
-            };
-            BOOST_TEST_CONTEXT("thread " << ack.id) {
-                BOOST_TEST(text(0) == demo::kOrganization);
-                BOOST_TEST(text(1) == ack.agent);
-                BOOST_TEST(text(2) == ack.version);
-                // Same members in the same order, whatever the stored spelling.
-                BOOST_TEST(json::serialize(json::parse(text(3))) ==
-                           json::serialize(json::parse(ack.metadata)));
-                BOOST_TEST(json::serialize(json::parse(text(4))) ==
-                           json::serialize(json::parse(ack.variables)));
-                BOOST_TEST(sqlite3_column_int(statement, 5) == 1);
-            }
+            continue;
         }
-        sqlite3_reset(statement);
-        sqlite3_clear_bindings(statement);
+        const auto& row = found->second;
+        BOOST_TEST_CONTEXT("thread " << ack.id) {
+            BOOST_TEST(text(row, 0) == demo::kOrganization);
+            BOOST_TEST(text(row, 1) == ack.agent);
+            BOOST_TEST(text(row, 2) == ack.version);
+            // Same members in the same order, whatever the stored spelling.
+            BOOST_TEST(json::serialize(json::parse(text(row, 3))) ==
+                       json::serialize(json::parse(ack.metadata)));
+            BOOST_TEST(json::serialize(json::parse(text(row, 4))) ==
+                       json::serialize(json::parse(ack.variables)));
+            BOOST_TEST(text(row, 5) == "1");
+        }
     }
-    sqlite3_finalize(statement);
     BOOST_TEST(missing == 0u,
                missing << " of " << acks.size() << " acknowledged threads are missing");
 }
@@ -188,24 +196,12 @@ void expect_all_present(SqliteFile& database, const std::vector<Ack>& acks) {
 /// (variables.tag, "round-worker-sequence") names the request, and every column holds what
 /// that request asked for. A torn or half-applied write would show up here, acknowledged
 /// or not.
-void expect_every_row_whole(SqliteFile& database) {
-    sqlite3_stmt* statement = nullptr;
-    BOOST_REQUIRE(sqlite3_prepare_v2(database.handle(),
-                                     "SELECT id, organization_id, agent_id, agent_version_id,"
-                                     " metadata, variables, is_active, created_at, updated_at,"
-                                     " closed_at, closed_reason, to_phone_number FROM threads",
-                                     -1, &statement, nullptr) == SQLITE_OK);
-    std::size_t rows = 0;
+void expect_every_row_whole(const StoreRows& database) {
+    const auto threads = stored_threads(database);
     std::size_t broken = 0;
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-        ++rows;
-        auto text = [&](int column) {
-            const auto* value = sqlite3_column_text(statement, column);
-            return value != nullptr ? std::string(reinterpret_cast<const char*>(value))
-                                    : std::string("<null>");
-        };
+    for (const auto& [id, row] : threads) {
         boost::system::error_code ec;
-        const auto variables = json::parse(text(5), ec);
+        const auto variables = json::parse(text(row, 4), ec);
         const auto* tag =
             !ec && variables.is_object() ? variables.as_object().if_contains("tag") : nullptr;
         int round = -1;
@@ -215,26 +211,25 @@ void expect_every_row_whole(SqliteFile& database) {
             std::sscanf(std::string(tag->as_string()).c_str(), "%d-%d-%d", &round, &worker,
                         &sequence) != 3) {
             ++broken;
-            BOOST_TEST_MESSAGE("row " << text(0) << " has no request tag: " << text(5));
+            BOOST_TEST_MESSAGE("row " << id << " has no request tag: " << text(row, 4));
             continue;
         }
         const auto expected = make_request(round, worker, sequence).second;
         const bool whole =
-            text(1) == demo::kOrganization && text(2) == expected.agent &&
-            text(3) == expected.version &&
-            json::serialize(json::parse(text(4))) ==
+            text(row, 0) == demo::kOrganization && text(row, 1) == expected.agent &&
+            text(row, 2) == expected.version &&
+            json::serialize(json::parse(text(row, 3))) ==
                 json::serialize(json::parse(expected.metadata)) &&
             json::serialize(variables) == json::serialize(json::parse(expected.variables)) &&
-            sqlite3_column_int(statement, 6) == 1 && text(7) == text(8) && text(9) == "<null>" &&
-            text(10) == "<null>" && text(11).empty();
+            text(row, 5) == "1" && text(row, 6) == text(row, 7) && text(row, 8) == "<null>" &&
+            text(row, 9) == "<null>" && text(row, 10).empty();
         if (!whole) {
             ++broken;
-            BOOST_TEST_MESSAGE("row " << text(0) << " is not the request it names");
+            BOOST_TEST_MESSAGE("row " << id << " is not the request it names");
         }
     }
-    sqlite3_finalize(statement);
-    BOOST_TEST(rows > 0u);
-    BOOST_TEST(broken == 0u, broken << " of " << rows << " stored threads are not whole");
+    BOOST_TEST(!threads.empty());
+    BOOST_TEST(broken == 0u, broken << " of " << threads.size() << " stored threads are not whole");
 }
 
 /// What the worker threads of one round share; guarded by `mutex`.
@@ -283,7 +278,7 @@ BOOST_AUTO_TEST_SUITE(durability)
 
 BOOST_AUTO_TEST_CASE(kill9_right_after_the_last_200_of_sequential_creates_loses_nothing) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     constexpr int kThreads = 200;
     std::vector<Ack> acks;
@@ -305,8 +300,8 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_the_last_200_of_sequential_creates_loses_
         server.kill9();  // immediately after the last 200
     }
     {
-        SqliteFile database(db, SqliteAccess::kReadWrite);
-        BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
+        const StoreRows database(db);
+        BOOST_TEST(database.intact());
         BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == std::to_string(kThreads));
         expect_all_present(database, acks);
     }
@@ -322,15 +317,15 @@ BOOST_AUTO_TEST_CASE(kill9_right_after_the_last_200_of_sequential_creates_loses_
         acks.push_back(std::move(ack));
         server.kill9();
     }
-    SqliteFile database(db, SqliteAccess::kReadWrite);
-    BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
+    const StoreRows database(db);
+    BOOST_TEST(database.intact());
     BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == std::to_string(kThreads + 1));
     expect_all_present(database, acks);
 }
 
 BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged_thread) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     constexpr int kWorkers = 4;
     constexpr int kLimit = 2000;  // per worker and round; the kill comes long before
@@ -367,8 +362,8 @@ BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged
             BOOST_TEST(round.acks.size() >= round.kill_after);
             all_acks.insert(all_acks.end(), round.acks.begin(), round.acks.end());
 
-            SqliteFile database(db, SqliteAccess::kReadWrite);
-            BOOST_TEST(database.scalar("PRAGMA integrity_check") == "ok");
+            const StoreRows database(db);
+            BOOST_TEST(database.intact());
             // Unanswered requests may or may not have been stored; answered ones must be.
             const auto rows = std::stoul(database.scalar("SELECT count(*) FROM threads"));
             BOOST_TEST_MESSAGE("round " << round_number << ": " << round.acks.size()

@@ -16,6 +16,7 @@
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -45,7 +46,7 @@ struct ErrorState {
     }
 
     TempDir dir;
-    std::string db = dir.file("errors.db");
+    std::string db = new_store(dir, "errors.db");
     std::string key = create_demo_key(db);
     std::string revoked_key = create_demo_key(db);
     std::optional<ServerProcess> server;
@@ -411,7 +412,7 @@ BOOST_AUTO_TEST_CASE(payload_too_large_for_a_chunked_body) {
 
 BOOST_AUTO_TEST_CASE(payload_too_large_honours_max_body_bytes) {
     TempDir dir;
-    const std::string db = dir.file("small.db");
+    const std::string db = new_store(dir, "small.db");
     const std::string key = create_demo_key(db);
     ServerProcess server(db, {"--max-body-bytes", "2048"});
     const std::string head = create_body(demo::kSupportBot, "\"pad\":\"");
@@ -476,7 +477,7 @@ BOOST_AUTO_TEST_CASE(header_fields_too_large_over_16_kib) {
 
 BOOST_AUTO_TEST_CASE(request_timeout_answers_408_or_closes) {
     TempDir dir;
-    const std::string db = dir.file("slow.db");
+    const std::string db = new_store(dir, "slow.db");
     const std::string key = create_demo_key(db);
     ServerProcess server(db, {"--request-timeout", "1s"});
 

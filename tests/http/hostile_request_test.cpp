@@ -24,6 +24,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -63,10 +64,10 @@ struct HostileServer {
         return connection.read_until_closed();
     }
 
-    TempDir dir;                              ///< The store.
-    std::string db = dir.file("hostile.db");  ///< Its file.
-    std::string key = create_demo_key(db);    ///< A demo key.
-    ServerProcess server;                     ///< threadsd.
+    TempDir dir;                                    ///< The store.
+    std::string db = new_store(dir, "hostile.db");  ///< Its file.
+    std::string key = create_demo_key(db);          ///< A demo key.
+    ServerProcess server;                           ///< threadsd.
 };
 
 /// A create request's head for the Support bot with `key`, ending before the blank line.
@@ -160,8 +161,9 @@ BOOST_AUTO_TEST_CASE(a_trailer_within_a_raised_allowance_is_read_and_dropped) {
 
 BOOST_AUTO_TEST_CASE(a_head_limit_the_parser_cannot_hold_is_refused_at_start) {
     TempDir dir;
-    const auto result = run_threadsd_bounded({"serve", "--listen", "127.0.0.1:0", "--db",
-                                              dir.file("t.db"), "--max-header-bytes", "65536"});
+    const auto result =
+        run_threadsd_bounded({"serve", "--listen", "127.0.0.1:0", "--db", new_store(dir, "t.db"),
+                              "--max-header-bytes", "65536"});
     BOOST_TEST(result.exit_code == 2);
     BOOST_TEST(result.err.find("--max-header-bytes must be a whole number from 1024 to 65535") !=
                    std::string::npos,

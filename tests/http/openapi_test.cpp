@@ -33,6 +33,7 @@
 #include "support/process.hpp"
 #include "support/sqlite_file.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test::openapi_cases {
 namespace {
@@ -132,7 +133,7 @@ class OpenApiState {
   public:
     /// The main server, which also accepts Clerk session tokens.
     OpenApiState() {
-        const std::string db = dir_.file("main.db");
+        const std::string db = new_store(dir_, "main.db");
         create_demo_key(db);  // makes the store
         run_ok({"clerk", "map", kClerkOrganization, "--org", demo::kOrganization, "--db", db});
         write_file(dir_.path() / "jwks.json", jwks_document({{"ins_1", &signing_key()}}));
@@ -148,7 +149,7 @@ class OpenApiState {
     KeyedServer& rate_limited() {
         if (!rate_limited_) {
             rate_limited_ = std::make_unique<KeyedServer>(
-                dir_.file("rate.db"), std::vector<std::string>{"--rate-limit", "1"});
+                new_store(dir_, "rate.db"), std::vector<std::string>{"--rate-limit", "1"});
         }
         return *rate_limited_;
     }
@@ -158,7 +159,7 @@ class OpenApiState {
         if (!crowded_) {
             // The held connection must not be closed as idle while the suite runs.
             crowded_ = std::make_unique<KeyedServer>(
-                dir_.file("crowded.db"),
+                new_store(dir_, "crowded.db"),
                 std::vector<std::string>{"--max-connections", "1", "--idle-timeout", "3600s"});
             holder_ = std::make_unique<HttpClient>(crowded_->port());
             // Answered, so the server has counted it before any other connection comes.
@@ -171,8 +172,8 @@ class OpenApiState {
     /// request under /api/ is answered 500.
     KeyedServer& broken() {
         if (!broken_) {
-            broken_ =
-                std::make_unique<KeyedServer>(dir_.file("broken.db"), std::vector<std::string>{});
+            broken_ = std::make_unique<KeyedServer>(new_store(dir_, "broken.db"),
+                                                    std::vector<std::string>{});
             break_store(*broken_);
         }
         return *broken_;
@@ -211,10 +212,15 @@ class OpenApiState {
     }
 
   private:
-    /// Puts a copy of the store without its catalog_generation table in place of the file.
-    /// The next write follows the new file; from then on, every read session is opened on
-    /// it, and the credential check, which reads that table first, fails (a 500).
+    /// Takes the catalog_generation table away from the store. On SQLite a copy without it
+    /// replaces the file, and the next write follows the new file; from then on, every read
+    /// session is opened on it. On PostgreSQL the table is dropped. Either way the
+    /// credential check, which reads that table first, fails (a 500).
     static void break_store(KeyedServer& server) {
+        if (on_postgres()) {
+            StoreRows(server.db).rows("DROP TABLE catalog_generation CASCADE");
+            return;
+        }
         const std::string copy = server.db + ".copy";
         {
             SqliteFile file(server.db);

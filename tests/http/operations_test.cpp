@@ -17,6 +17,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -34,7 +35,7 @@ BOOST_AUTO_TEST_SUITE(operations_http)
 
 BOOST_AUTO_TEST_CASE(health_readiness_and_metrics_need_no_credentials_and_count_requests) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db);
     HttpClient client(server.port());
@@ -121,7 +122,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_and_metrics_need_no_credentials_and_count_
 
 BOOST_AUTO_TEST_CASE(the_access_log_can_be_turned_off) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     ServerProcess server(db, {"--access-log", "off"});
     HttpClient client(server.port());
@@ -142,7 +143,7 @@ std::vector<std::string> logged_clients(const ServerProcess& server) {
 
 BOOST_AUTO_TEST_CASE(x_forwarded_for_names_the_client_only_when_a_trusted_proxy_sent_it) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     const Headers forwarded{{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}};
     for (const bool loopback_trusted : {true, false}) {

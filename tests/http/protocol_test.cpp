@@ -15,6 +15,7 @@
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -25,7 +26,7 @@ namespace http = boost::beast::http;
 /// One server with a demo key for the whole suite.
 struct ProtocolState {
     TempDir dir;
-    std::string db = dir.file("protocol.db");
+    std::string db = new_store(dir, "protocol.db");
     std::string key = create_demo_key(db);
     ServerProcess server{db};
 };

@@ -13,6 +13,7 @@
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -60,7 +61,7 @@ BOOST_AUTO_TEST_SUITE(rate_limit_http)
 
 BOOST_AUTO_TEST_CASE(a_key_over_its_own_rate_gets_429_and_others_are_not_affected) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto limited = create_limited_key(db, 3);
     const auto unlimited = create_demo_key(db);
     ServerProcess server(db);
@@ -101,7 +102,7 @@ BOOST_AUTO_TEST_CASE(a_key_over_its_own_rate_gets_429_and_others_are_not_affecte
 
 BOOST_AUTO_TEST_CASE(serve_rate_limit_is_the_default_for_keys_without_their_own) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto defaulted = create_demo_key(db);
     const auto own = create_limited_key(db, 1000);
     ServerProcess server(db, {"--rate-limit", "2"});
@@ -116,7 +117,7 @@ BOOST_AUTO_TEST_CASE(serve_rate_limit_is_the_default_for_keys_without_their_own)
 
 BOOST_AUTO_TEST_CASE(without_limits_nothing_is_refused) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db);
     HttpClient client(server.port());

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +24,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
-#include "support/sqlite_file.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -116,7 +117,7 @@ BOOST_AUTO_TEST_SUITE(shutdown_http)
 
 BOOST_AUTO_TEST_CASE(requests_in_flight_are_answered_and_late_ones_get_503) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--shutdown-grace", "10s"});
 
@@ -147,8 +148,7 @@ BOOST_AUTO_TEST_CASE(requests_in_flight_are_answered_and_late_ones_get_503) {
     BOOST_TEST(finished->header("Connection") == "close");
 
     BOOST_TEST(server.wait_exit(20) == 0);
-    SqliteFile file(db);
-    BOOST_TEST(file.scalar("SELECT count(*) FROM threads") == "1");
+    BOOST_TEST(StoreRows(db).scalar("SELECT count(*) FROM threads") == "1");
     // The refused request is counted under its route (an operator sees which requests a
     // restart turned away), not as "unmatched".
     const auto log = server.stdout_text();
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(requests_in_flight_are_answered_and_late_ones_get_503) {
 
 BOOST_AUTO_TEST_CASE(under_load_no_response_is_cut_and_no_acknowledged_thread_is_lost) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--shutdown-grace", "10s"});
     LoadResults results;
@@ -177,11 +177,15 @@ BOOST_AUTO_TEST_CASE(under_load_no_response_is_cut_and_no_acknowledged_thread_is
     BOOST_TEST(results.cut.empty(), results.cut.size() << " responses were cut mid-way");
     BOOST_TEST(results.other.empty(), results.other.size() << " unexpected statuses");
     BOOST_TEST(results.created.size() >= 200u);
-    SqliteFile file(db, SqliteAccess::kReadWrite);
-    BOOST_TEST(file.scalar("PRAGMA integrity_check") == "ok");
+    const StoreRows store(db);
+    BOOST_TEST(store.intact());
+    std::set<std::string> stored;
+    for (const auto& row : store.rows("SELECT id FROM threads")) {
+        stored.insert(row.at(0).value_or(""));
+    }
     std::size_t missing = 0;
     for (const auto& id : results.created) {
-        missing += file.thread_row(id).empty() ? 1 : 0;
+        missing += stored.count(id) == 0 ? 1 : 0;
     }
     BOOST_TEST(missing == 0u, missing << " acknowledged threads are missing");
 }

@@ -15,6 +15,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -86,7 +87,7 @@ BOOST_AUTO_TEST_SUITE(slow_clients_http)
 
 BOOST_AUTO_TEST_CASE(a_head_trickled_byte_by_byte_is_cut_off_and_others_are_served) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--request-timeout", "1s", "--max-connections", "100"});
 
@@ -103,7 +104,7 @@ BOOST_AUTO_TEST_CASE(a_head_trickled_byte_by_byte_is_cut_off_and_others_are_serv
 
 BOOST_AUTO_TEST_CASE(a_body_never_finished_is_cut_off_and_others_are_served) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--request-timeout", "1s", "--max-connections", "100"});
 
@@ -123,7 +124,7 @@ BOOST_AUTO_TEST_CASE(a_body_never_finished_is_cut_off_and_others_are_served) {
 
 BOOST_AUTO_TEST_CASE(an_idle_keep_alive_connection_is_closed_after_the_idle_timeout) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--idle-timeout", "1s"});
 

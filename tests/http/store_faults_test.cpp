@@ -21,6 +21,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/sqlite_file.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -109,7 +110,9 @@ void limit_file_size(pid_t server, rlim_t bytes) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(store_faults_http)
+BOOST_AUTO_TEST_SUITE(store_faults_http,
+                      *only_on(StoreKind::kSqlite,
+                               "faults of a SQLite file; PostgreSQL's are in postgres_tests"))
 
 BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released) {
     TempDir dir;
@@ -254,7 +257,7 @@ BOOST_AUTO_TEST_CASE(a_removed_directory_gives_500_until_it_is_back) {
 
 BOOST_AUTO_TEST_CASE(a_read_only_database_file_stops_serve_with_one_line_until_it_is_writable) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     create_demo_key(db);
     // Open to the unprivileged user the server runs as here (see run_threadsd_unprivileged).
     fs::permissions(dir.path(), fs::perms::all);

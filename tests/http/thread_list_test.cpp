@@ -23,6 +23,7 @@
 #include "support/plain_http_client.hpp"
 #include "support/process.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
 
 namespace threadsd::test {
@@ -89,7 +90,7 @@ struct ListState {
     }
 
     TempDir dir;
-    std::string db = dir.file("list.db");
+    std::string db = new_store(dir, "list.db");
     std::string demo_key = create_demo_key(db);
     std::string walk_key;
     std::optional<ServerProcess> server;

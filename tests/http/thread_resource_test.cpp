@@ -16,6 +16,7 @@
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
 #include "support/suite_state.hpp"
+#include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
 
 namespace threadsd::test {
@@ -50,7 +51,7 @@ struct ResourceState {
     }
 
     TempDir dir;
-    std::string db = dir.file("resource.db");
+    std::string db = new_store(dir, "resource.db");
     std::string key = create_demo_key(db);
     std::string other_key;
     std::string list_key;

@@ -2,8 +2,6 @@
 // lock), writes beyond the cap are refused at once with a 503 envelope and Retry-After,
 // reads are still served, and the queued writes complete once the lock is gone.
 
-#include <sqlite3.h>
-
 #include <boost/beast/http/verb.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -19,7 +17,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/raw_connection.hpp"
-#include "support/sqlite_file.hpp"
+#include "support/test_store.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -37,14 +35,12 @@ BOOST_AUTO_TEST_SUITE(write_queue_http)
 
 BOOST_AUTO_TEST_CASE(writes_beyond_the_queue_cap_get_503_and_the_queued_ones_complete) {
     TempDir dir;
-    const auto db = dir.file("store.db");
+    const auto db = new_store(dir, "store.db");
     const auto key = create_demo_key(db);
     ServerProcess server(db, {"--max-queued-writes", "2"});
 
-    // Hold the write lock, as a long `sqlite3` session of an operator would.
-    SqliteFile blocker(db, SqliteAccess::kReadWrite);
-    BOOST_TEST_REQUIRE(
-        sqlite3_exec(blocker.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    // Hold the write lock, as a long `sqlite3` or `psql` session of an operator would.
+    WriteLockHolder blocker(db);
 
     constexpr int kClients = 5;  // 2 are queued behind the lock, 3 are refused
     const std::string request =
@@ -89,8 +85,7 @@ BOOST_AUTO_TEST_CASE(writes_beyond_the_queue_cap_get_503_and_the_queued_ones_com
                             {{"X-API-Key", key}})
                    .status() == 200u);
 
-    BOOST_TEST_REQUIRE(sqlite3_exec(blocker.handle(), "ROLLBACK", nullptr, nullptr, nullptr) ==
-                       SQLITE_OK);
+    blocker.release();
     for (auto& client : clients) {
         client.join();
     }
@@ -101,7 +96,7 @@ BOOST_AUTO_TEST_CASE(writes_beyond_the_queue_cap_get_503_and_the_queued_ones_com
         created += response->status() == 200u ? 1 : 0;
     }
     BOOST_TEST(created == 2);
-    BOOST_TEST(blocker.scalar("SELECT count(*) FROM threads") == "2");
+    BOOST_TEST(StoreRows(db).scalar("SELECT count(*) FROM threads") == "2");
 
     // With the queue drained, writes are accepted again.
     HttpClient writer(server.port());

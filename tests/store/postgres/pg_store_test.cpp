@@ -5,16 +5,21 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
+#include "support/plain_http_client.hpp"
 #include "support/postgres_cluster.hpp"
 #include "support/process.hpp"
+#include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
 #include "threadsd/store/postgres/pg_store.hpp"
 
@@ -53,6 +58,48 @@ std::vector<std::string> walk_one_thread(unsigned short port, const std::string&
     const auto again = close_thread(client, key, id, std::string(R"({"reason":"DONE"})"));
     answers.push_back(std::to_string(again.status()) + " " + again.message.body());
     return answers;
+}
+
+/// A create's outcome, as a worker thread saw it: no Boost.Test here.
+struct CreateOutcome {
+    unsigned status = 0;  ///< 0 when no response came.
+    std::string id;       ///< thread.id of a 200.
+    std::string body;     ///< The response body.
+};
+
+/// POSTs one create with `metadata` (a JSON object's text) over a new connection.
+CreateOutcome create_once(unsigned short port, const std::string& key,
+                          const std::string& metadata = "{}") {
+    PlainHttpClient client(port, std::chrono::seconds(30));
+    const auto result = client.request(
+        boost::beast::http::verb::post, kCreatePath,
+        create_body("3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01", R"("metadata":)" + metadata),
+        {{"Content-Type", "application/json"}, {"X-API-Key", key}});
+    CreateOutcome outcome{result.status, "", result.body};
+    if (result.status == 200) {
+        outcome.id = std::string(json::parse(result.body).at("thread").at("id").as_string());
+    }
+    return outcome;
+}
+
+/// The pid of a backend of `uri`'s database that waits for a lock, once one does (up to
+/// 20 s): the server's writer, blocked behind a WriteLockHolder.
+std::string backend_waiting_for_a_lock(const std::string& uri) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        const auto pid = StoreRows(uri).scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' LIMIT 1");
+        if (!pid.empty()) {
+            return pid;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return "";
+}
+
+/// How many threads `uri` holds.
+std::size_t stored_threads(const std::string& uri) {
+    return std::stoul(StoreRows(uri).scalar("SELECT count(*) FROM threads"));
 }
 
 }  // namespace
@@ -266,6 +313,162 @@ BOOST_AUTO_TEST_CASE(a_stopped_server_gives_503s_then_recovery_without_a_restart
     BOOST_TEST_REQUIRE(answer->status() == 200u);
     BOOST_TEST(thread_from(*answer).at("metadata") == created.at("metadata"));
     create_thread_ok(client, key, kCreateBody);
+}
+
+BOOST_AUTO_TEST_CASE(synchronous_commit_off_is_refused_unless_durability_normal) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    StoreRows(uri).rows(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off',"
+        " current_database()); END $$");
+    const auto refused = run_threadsd_bounded({"serve", "--listen", "127.0.0.1:0", "--db", uri});
+    BOOST_TEST(refused.exit_code == 1);
+    BOOST_TEST(refused.err.find("synchronous_commit off") != std::string::npos, refused.err);
+    BOOST_TEST(refused.err.find("--durability normal") != std::string::npos, refused.err);
+
+    ServerProcess server(uri, {"--durability", "normal"});
+    BOOST_TEST(create_once(server.port(), key).status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(the_writers_backend_killed_mid_batch_fails_that_batch_and_the_next_succeeds) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess server(uri);
+    BOOST_TEST_REQUIRE(create_once(server.port(), key).status == 200u);  // the writer connects
+
+    // The writer's transaction waits behind the lock, with creates in its hands.
+    WriteLockHolder lock(uri);
+    std::vector<CreateOutcome> outcomes(3);
+    std::vector<std::thread> senders;
+    for (auto& outcome : outcomes) {
+        senders.emplace_back(
+            [&outcome, &server, &key] { outcome = create_once(server.port(), key); });
+    }
+    const auto writer = backend_waiting_for_a_lock(uri);
+    BOOST_TEST_REQUIRE(!writer.empty(), "the writer never waited for the lock");
+    BOOST_TEST(StoreRows(uri).scalar("SELECT pg_terminate_backend(" + writer + ")") == "t");
+    lock.release();
+    for (auto& sender : senders) {
+        sender.join();
+    }
+
+    // The batch in flight is answered 500 (its outcome is not known to the writer: it is
+    // not a 503's "nothing was done"), and was not committed; what came after succeeds.
+    std::size_t acknowledged = 1;
+    std::size_t failed = 0;
+    for (const auto& outcome : outcomes) {
+        BOOST_TEST((outcome.status == 200u || outcome.status == 500u), outcome.body);
+        acknowledged += outcome.status == 200u ? 1 : 0;
+        failed += outcome.status == 500u ? 1 : 0;
+    }
+    BOOST_TEST(failed >= 1u);
+    BOOST_TEST(stored_threads(uri) == acknowledged);
+    BOOST_TEST(create_once(server.port(), key).status == 200u);
+    BOOST_TEST(stored_threads(uri) == acknowledged + 1);
+    BOOST_TEST(server.stderr_text().find("the PostgreSQL writer lost its connection") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_the_server_refuses_fails_alone_and_its_batch_commits) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    // A rule of the operator's that threadsd cannot know of: one create breaks it.
+    StoreRows(uri).rows(
+        "ALTER TABLE threads ADD CONSTRAINT no_poison"
+        " CHECK (metadata IS NULL OR metadata NOT LIKE '%poison%')");
+    ServerProcess server(uri);
+    BOOST_TEST_REQUIRE(create_once(server.port(), key).status == 200u);
+
+    // Hold the writer so that the next creates gather into one batch behind the first.
+    WriteLockHolder lock(uri);
+    std::vector<CreateOutcome> outcomes(6);
+    std::vector<std::thread> senders;
+    senders.emplace_back([&] { outcomes[0] = create_once(server.port(), key); });
+    BOOST_TEST_REQUIRE(!backend_waiting_for_a_lock(uri).empty());
+    for (std::size_t i = 1; i < outcomes.size(); ++i) {
+        const std::string metadata = i == 3 ? R"({"x":"poison"})" : R"({"x":"fine"})";
+        senders.emplace_back([&outcomes, i, metadata, &server, &key] {
+            outcomes[i] = create_once(server.port(), key, metadata);
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them queue
+    lock.release();
+    for (auto& sender : senders) {
+        sender.join();
+    }
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        BOOST_TEST_CONTEXT("create " << i) {
+            BOOST_TEST(outcomes[i].status == (i == 3 ? 500u : 200u), outcomes[i].body);
+        }
+    }
+    BOOST_TEST(stored_threads(uri) == outcomes.size());  // 1 before, 5 of the 6
+    BOOST_TEST(server.stderr_text().find("PostgreSQL refused a write") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_stopped_under_load_loses_no_acknowledged_create) {
+    PostgresCluster cluster;
+    const auto uri = cluster.create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess server(uri);
+
+    std::mutex mutex;
+    std::vector<std::string> acknowledged;
+    std::vector<std::string> unexpected;
+    std::size_t unavailable = 0;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> workers;
+    for (int worker = 0; worker < 4; ++worker) {
+        workers.emplace_back([&] {
+            while (!stop.load()) {
+                const auto outcome = create_once(server.port(), key);
+                std::lock_guard guard(mutex);
+                if (outcome.status == 200u) {
+                    acknowledged.push_back(outcome.id);
+                } else if (outcome.status == 503u || outcome.status == 500u) {
+                    unavailable += 1;  // 500 only for a batch whose COMMIT went unanswered
+                } else {
+                    unexpected.push_back(std::to_string(outcome.status) + " " + outcome.body);
+                }
+            }
+        });
+    }
+    const auto wait_for_acks = [&](std::size_t count) {
+        for (int i = 0; i < 600; ++i) {
+            {
+                std::lock_guard guard(mutex);
+                if (acknowledged.size() >= count) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    BOOST_TEST_REQUIRE(wait_for_acks(100));
+    cluster.stop();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::size_t before_restart = 0;
+    {
+        std::lock_guard guard(mutex);
+        before_restart = acknowledged.size();
+        BOOST_TEST(unavailable > 0u);
+    }
+    cluster.start();
+    BOOST_TEST(wait_for_acks(before_restart + 100), "no recovery without a restart");
+    stop.store(true);
+    for (auto& worker : workers) {
+        worker.join();
+    }
+    BOOST_TEST(unexpected.empty(), unexpected.size() << " unexpected answers");
+    std::set<std::string> stored;
+    for (const auto& row : StoreRows(uri).rows("SELECT id FROM threads")) {
+        stored.insert(row.at(0).value_or(""));
+    }
+    std::size_t missing = 0;
+    for (const auto& id : acknowledged) {
+        missing += stored.count(id) == 0 ? 1 : 0;
+    }
+    BOOST_TEST(missing == 0u, missing << " of " << acknowledged.size() << " acknowledged lost");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
