@@ -1,4 +1,5 @@
 #include "threadsd/http/operations.hpp"
+#include "threadsd/util/prometheus.hpp"
 
 #include <boost/beast/http/field.hpp>
 
@@ -34,23 +35,18 @@ net::awaitable<Response> OperationsEndpoints::readiness() {
 Response OperationsEndpoints::metrics() const {
     std::string out;
     metrics_.render(out);
-    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
-                              std::uint64_t value) {
-        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-        out.append(name).append(" ").append(std::to_string(value)).append("\n");
-    };
-    gauge("threadsd_open_connections", "Connections open now.", "gauge",
-          listener_ != nullptr ? listener_->open_connections() : 0);
+    util::append_metric(out, "threadsd_open_connections", "Connections open now.", "gauge",
+                        listener_ != nullptr ? listener_->open_connections() : 0);
     // Against requests_total, it shows whether clients (or the proxy) reuse connections.
-    gauge("threadsd_connections_accepted_total", "Connections accepted.", "counter",
-          listener_ != nullptr ? listener_->accepted_connections() : 0);
+    util::append_metric(out, "threadsd_connections_accepted_total", "Connections accepted.",
+                        "counter", listener_ != nullptr ? listener_->accepted_connections() : 0);
     // Nonzero means a bug of threadsd's: each is logged with its request id.
-    gauge("threadsd_connection_failures_total",
-          "Connections closed because serving them raised an unexpected error.", "counter",
-          listener_ != nullptr ? listener_->failed_sessions() : 0);
-    gauge("threadsd_threads_created_total", "Threads created (creates answered 200).", "counter",
-          metrics_.count(RouteId::kCreateWebThread, 200));
+    util::append_metric(out, "threadsd_connection_failures_total",
+                        "Connections closed because serving them raised an unexpected error.",
+                        "counter", listener_ != nullptr ? listener_->failed_sessions() : 0);
+    util::append_metric(out, "threadsd_threads_created_total",
+                        "Threads created (creates answered 200).", "counter",
+                        metrics_.count(RouteId::kCreateWebThread, 200));
     store_.render_metrics(out);
     Response response{beast::http::status::ok, 11};
     response.set(beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -48,6 +48,21 @@ struct ThreadRecord {
     AgentVersionRecord agent_version;                 ///< The version the thread is bound to.
 };
 
+/// The columns a close sets, apart from the maps: an edit that leaves them as they were
+/// touched the maps alone, and the stores then skip the closing columns' indexes.
+struct ClosingColumns {
+    /// The closing columns of `thread`.
+    explicit ClosingColumns(const ThreadRecord& thread)
+        : is_active(thread.is_active),
+          closed_at(thread.closed_at),
+          closed_reason(thread.closed_reason) {}
+    bool operator==(const ClosingColumns&) const = default;
+
+    bool is_active;                            ///< ThreadRecord::is_active.
+    std::optional<std::int64_t> closed_at;     ///< ThreadRecord::closed_at.
+    std::optional<std::string> closed_reason;  ///< ThreadRecord::closed_reason.
+};
+
 /// An agent that can take threads, with its published version if it has one.
 struct AgentWithPublishedVersion {
     AgentRecord agent;                            ///< The agent (never deleted here).

@@ -1,4 +1,6 @@
 #include "threadsd/store/postgres/pg_store.hpp"
+#include "threadsd/store/write_metrics.hpp"
+#include "threadsd/util/prometheus.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -342,18 +344,14 @@ net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_v
     }
     std::vector<PgStatement> finish;
     if (thread) {
-        const bool was_active = thread->is_active;
-        const auto closed_at = thread->closed_at;
-        const auto closed_reason = thread->closed_reason;
+        const ClosingColumns before(*thread);
         try {
             edit(*thread);
         } catch (...) {
             refused = std::current_exception();
         }
         if (!refused) {
-            finish.push_back(update_statement(*thread, thread->is_active != was_active ||
-                                                           thread->closed_at != closed_at ||
-                                                           thread->closed_reason != closed_reason));
+            finish.push_back(update_statement(*thread, !(ClosingColumns(*thread) == before)));
         }
     }
     finish.push_back({thread && !refused ? "COMMIT" : "ROLLBACK", {}});
@@ -387,24 +385,12 @@ bool PgStore::making_progress(std::chrono::microseconds limit) const {
 }
 
 void PgStore::render_metrics(std::string& out) const {
-    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
-                              std::uint64_t value) {
-        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-        out.append(name).append(" ").append(std::to_string(value)).append("\n");
-    };
-    gauge("threadsd_store_commit_batches_total", "Group transactions committed.", "counter",
-          writer_.committed_batches());
-    gauge("threadsd_store_queued_writes", "Writes queued or being committed now.", "gauge",
-          writer_.queued_writes());
-    out +=
-        "# HELP threadsd_store_commit_duration_seconds From BEGIN to the return of COMMIT, "
-        "per group transaction.\n";
-    out += "# TYPE threadsd_store_commit_duration_seconds histogram\n";
-    writer_.commit_latency().render(out, "threadsd_store_commit_duration_seconds", "");
-    gauge("threadsd_store_connections_made_total",
-          "Connections made to PostgreSQL (more than the pool's size: reconnections).", "counter",
-          pool_.connections_made());
+    render_write_metrics(out, writer_.committed_batches(), writer_.queued_writes(),
+                         writer_.commit_latency());
+    util::append_metric(
+        out, "threadsd_store_connections_made_total",
+        "Connections made to PostgreSQL (more than the pool's size: reconnections).", "counter",
+        pool_.connections_made());
 }
 
 int PgStore::schema_version() const {

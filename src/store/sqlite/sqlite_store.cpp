@@ -1,4 +1,5 @@
 #include "threadsd/store/sqlite/sqlite_store.hpp"
+#include "threadsd/store/write_metrics.hpp"
 
 #include "threadsd/store/sqlite/admin.hpp"
 #include "threadsd/store/sqlite/migrations.hpp"
@@ -140,14 +141,11 @@ net::awaitable<std::optional<ThreadRecord>> SqliteStore::update_thread(
         if (!updated) {
             return;
         }
-        const bool was_active = updated->is_active;
-        const auto closed_at = updated->closed_at;
-        const auto closed_reason = updated->closed_reason;
+        const ClosingColumns before(*updated);
         edit(*updated);
         // An UPDATE rewrites the index entries of every column it sets, changed or not:
         // most edits touch the maps only, and must not pay for the closing columns' indexes.
-        if (updated->is_active == was_active && updated->closed_at == closed_at &&
-            updated->closed_reason == closed_reason) {
+        if (ClosingColumns(*updated) == before) {
             context.threads.update_maps(*updated);
         } else {
             context.threads.update(*updated);
@@ -168,21 +166,8 @@ bool SqliteStore::making_progress(std::chrono::microseconds limit) const {
 }
 
 void SqliteStore::render_metrics(std::string& out) const {
-    const auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type,
-                              std::uint64_t value) {
-        out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-        out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-        out.append(name).append(" ").append(std::to_string(value)).append("\n");
-    };
-    gauge("threadsd_store_commit_batches_total", "Group transactions committed.", "counter",
-          writer_.committed_batches());
-    gauge("threadsd_store_queued_writes", "Writes queued or being committed now.", "gauge",
-          writer_.queued_writes());
-    out +=
-        "# HELP threadsd_store_commit_duration_seconds From BEGIN to the return of COMMIT, "
-        "per group transaction.\n";
-    out += "# TYPE threadsd_store_commit_duration_seconds histogram\n";
-    writer_.commit_latency().render(out, "threadsd_store_commit_duration_seconds", "");
+    render_write_metrics(out, writer_.committed_batches(), writer_.queued_writes(),
+                         writer_.commit_latency());
 }
 
 int SqliteStore::schema_version() const {
