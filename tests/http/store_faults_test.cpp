@@ -119,9 +119,7 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released)
     Harness harness(dir.path() / "data");
     BOOST_TEST_REQUIRE(harness.create().status() == 200u);
 
-    SqliteFile blocker(harness.db(), SqliteAccess::kReadWrite);
-    BOOST_TEST_REQUIRE(
-        sqlite3_exec(blocker.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    WriteLockHolder blocker(harness.db());
     // The writer waits SQLite's busy timeout (5 s) for the lock, then gives up.
     const auto refused = harness.create();
     Harness::expect_opaque_500(refused);
@@ -142,8 +140,7 @@ BOOST_AUTO_TEST_CASE(a_write_lock_held_elsewhere_gives_500_until_it_is_released)
     BOOST_TEST(harness.server().stderr_text().find("database is locked") != std::string::npos,
                harness.server().stderr_text());
 
-    BOOST_TEST_REQUIRE(sqlite3_exec(blocker.handle(), "ROLLBACK", nullptr, nullptr, nullptr) ==
-                       SQLITE_OK);
+    blocker.release();
     BOOST_TEST(harness.create().status() == 200u);
     BOOST_TEST(harness.server().stderr_text().find("writes succeed again") != std::string::npos);
     BOOST_TEST(probe.request(verb::get, "/readyz", std::nullopt, {}).status() == 200u);
