@@ -568,26 +568,67 @@ net::awaitable<void> PgConnection::wait_readable() {
 net::awaitable<void> PgConnection::exchange(const std::vector<PgStatement>& batch,
                                             std::vector<PgResult>& results) {
     PGconn* connection = connection_.get();
-    for (const auto& statement : batch) {
+    // What each result the server sends answers: a statement's Parse (prepare) or its run.
+    struct Answer {
+        std::size_t statement;  ///< Index in `batch`.
+        bool prepare;           ///< True for the Parse of a newly prepared statement.
+    };
+    std::vector<Answer> answers;
+    answers.reserve(batch.size());
+    // Names prepared by this batch, kept only if the whole batch succeeds. A failed batch
+    // may still have created some on the server: names are never reused, so none collides.
+    std::vector<std::pair<const std::string*, std::string>> new_names;
+    const auto name_of = [&](const std::string& sql) -> const std::string* {
+        if (const auto found = prepared_.find(sql); found != prepared_.end()) {
+            return &found->second;
+        }
+        for (const auto& [text, name] : new_names) {
+            if (*text == sql) {
+                return &name;
+            }
+        }
+        return nullptr;
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& statement = batch[i];
         std::vector<const char*> values;
         values.reserve(statement.params.size());
         for (const auto& param : statement.params) {
             values.push_back(param ? param->c_str() : nullptr);
         }
-        if (PQsendQueryParams(connection, statement.sql.c_str(), static_cast<int>(values.size()),
-                              nullptr, values.data(), nullptr, nullptr, 0) != 1) {
+        const int count = static_cast<int>(values.size());
+        const std::string* name = name_of(statement.sql);
+        if (name == nullptr && prepared_.size() + new_names.size() < kMaxPrepared &&
+            statement.sql.size() <= kMaxPreparedLength) {
+            new_names.emplace_back(&statement.sql, "t" + std::to_string(next_statement_name_++));
+            name = &new_names.back().second;
+            if (PQsendPrepare(connection, name->c_str(), statement.sql.c_str(), count, nullptr) !=
+                1) {
+                throw lost("cannot queue a statement");
+            }
+            answers.push_back({i, true});
+        }
+        const int sent = name != nullptr
+                             ? PQsendQueryPrepared(connection, name->c_str(), count, values.data(),
+                                                   nullptr, nullptr, 0)
+                             : PQsendQueryParams(connection, statement.sql.c_str(), count, nullptr,
+                                                 values.data(), nullptr, nullptr, 0);
+        if (sent != 1) {
             throw lost("cannot queue a statement");
         }
+        answers.push_back({i, false});
     }
     if (PQpipelineSync(connection) != 1) {
         throw lost("cannot queue the pipeline's sync");
     }
     co_await flush();
 
-    // Each statement answers with one result then a NULL; the Sync answers with
-    // PGRES_PIPELINE_SYNC and no NULL. After a failure the server skips to the Sync and
-    // libpq reports PGRES_PIPELINE_ABORTED for each skipped statement.
+    // Each Parse and each statement answers with one result then a NULL; the Sync answers
+    // with PGRES_PIPELINE_SYNC and no NULL. After a failure the server skips to the Sync
+    // and libpq reports PGRES_PIPELINE_ABORTED for each skipped one.
     std::string fatal;  // A FATAL the server sent before closing, to say why we lost it.
+    std::size_t answered = 0;
+    bool failed = false;
     int nulls_in_a_row = 0;
     for (;;) {
         if (PQconsumeInput(connection) == 0) {
@@ -606,27 +647,41 @@ net::awaitable<void> PgConnection::exchange(const std::vector<PgStatement>& batc
             }
             nulls_in_a_row = 0;
             PgResult result(raw);
-            switch (result.status()) {
-                case PGRES_PIPELINE_SYNC:
-                    if (results.size() != batch.size()) {
-                        throw lost("the pipeline returned " + std::to_string(results.size()) +
-                                   " results for " + std::to_string(batch.size()) + " statements");
+            const auto status = result.status();
+            if (status == PGRES_PIPELINE_SYNC) {
+                if (answered != answers.size() || results.size() != batch.size()) {
+                    throw lost("the pipeline returned " + std::to_string(answered) +
+                               " results for " + std::to_string(answers.size()) + " messages");
+                }
+                if (!failed) {
+                    for (auto& [text, name] : new_names) {
+                        prepared_.emplace(*text, std::move(name));
                     }
-                    co_return;
-                case PGRES_COPY_IN:
-                case PGRES_COPY_OUT:
-                case PGRES_COPY_BOTH:
-                    throw lost("COPY is not supported in a batch");
-                case PGRES_FATAL_ERROR:
-                    if (result.error_field(PG_DIAG_SEVERITY_NONLOCALIZED) == "FATAL") {
-                        fatal = " after: " + scrub(result.error_field(PG_DIAG_MESSAGE_PRIMARY), {});
-                    }
-                    results.push_back(std::move(result));
-                    break;
-                default:
-                    results.push_back(std::move(result));
-                    break;
+                }
+                co_return;
             }
+            if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+                throw lost("COPY is not supported in a batch");
+            }
+            if (answered >= answers.size()) {
+                throw lost("the pipeline returned more results than it was sent messages");
+            }
+            const auto answer = answers[answered++];
+            if (status == PGRES_FATAL_ERROR) {
+                failed = true;
+                if (result.error_field(PG_DIAG_SEVERITY_NONLOCALIZED) == "FATAL") {
+                    fatal = " after: " + scrub(result.error_field(PG_DIAG_MESSAGE_PRIMARY), {});
+                }
+            }
+            if (answer.prepare) {
+                // A Parse that failed stands for its statement (whose run is then skipped);
+                // one that succeeded or was skipped has nothing to report.
+                if (status == PGRES_FATAL_ERROR) {
+                    results.push_back(std::move(result));
+                }
+            } else if (results.size() == answer.statement) {
+                results.push_back(std::move(result));
+            }  // else its Parse failed and already stands for it
         }
         co_await wait_readable();
     }

@@ -223,6 +223,71 @@ BOOST_AUTO_TEST_CASE(a_failed_statement_throws_its_sqlstate_and_index_and_the_co
     });
 }
 
+BOOST_AUTO_TEST_CASE(each_statement_is_prepared_once_per_connection_and_within_a_bound) {
+    const auto uri = threadsd::test::postgres_cluster().create_database();
+    run_on_io([&](net::any_io_executor executor) -> net::awaitable<void> {
+        auto connection = co_await PgConnection::connect(executor, uri, kConnectTimeout);
+        const std::string add = "SELECT $1::int + 1";
+        const std::string prepared = "SELECT count(*) FROM pg_prepared_statements";
+        const std::string unparsable = "SELECT $1::int FROM no_such_table";
+        const std::string two = "SELECT 2";
+        const std::optional<std::string> one = "1";
+
+        // Twice in one batch (prepared by the first), then again in the next batch.
+        std::vector<PgStatement> first;
+        first.push_back({add, {one}});
+        first.push_back({add, {std::string("2")}});
+        first.push_back({prepared, {}});
+        auto results = co_await connection->run(std::move(first));
+        BOOST_TEST(results.size() == 3u);
+        BOOST_TEST(results[0].integer(0, 0) == 2);
+        BOOST_TEST(results[1].integer(0, 0) == 3);
+        BOOST_TEST(results[2].integer(0, 0) == 2);
+        std::vector<PgStatement> second;
+        second.push_back({add, {std::string("5")}});
+        second.push_back({prepared, {}});
+        results = co_await connection->run(std::move(second));
+        BOOST_TEST(results[0].integer(0, 0) == 6);
+        BOOST_TEST(results[1].integer(0, 0) == 2);
+
+        // A statement the server cannot even parse fails as itself, and nothing of its
+        // batch is kept prepared.
+        std::vector<PgStatement> broken;
+        broken.push_back({add, {one}});
+        broken.push_back({unparsable, {one}});
+        broken.push_back({two, {}});
+        std::optional<PgError> caught;
+        try {
+            co_await connection->run(std::move(broken));
+        } catch (const PgError& error) {
+            caught = error;
+        }
+        BOOST_REQUIRE(caught.has_value());
+        BOOST_TEST(caught->sqlstate() == "42P01");
+        BOOST_TEST(caught->statement_index() == 1u);
+        BOOST_TEST(connection->healthy());
+        std::vector<PgStatement> third;
+        third.push_back({add, {std::string("7")}});
+        third.push_back({two, {}});
+        results = co_await connection->run(std::move(third));
+        BOOST_TEST(results[0].integer(0, 0) == 8);
+        BOOST_TEST(results[1].integer(0, 0) == 2);
+
+        // Beyond the bound, statements still run, unnamed.
+        for (std::size_t i = 0; i < PgConnection::kMaxPrepared + 8; ++i) {
+            std::vector<std::optional<std::string>> params{one};
+            auto sum = co_await connection->query("SELECT $1::int + " + std::to_string(i),
+                                                  std::move(params));
+            BOOST_TEST(sum.integer(0, 0) == static_cast<std::int64_t>(i) + 1);
+        }
+        auto count = co_await connection->query(prepared);
+        BOOST_TEST(count.integer(0, 0) <=
+                   static_cast<std::int64_t>(PgConnection::kMaxPrepared) + 2);
+        BOOST_TEST(count.integer(0, 0) >=
+                   static_cast<std::int64_t>(PgConnection::kMaxPrepared) - 2);
+    });
+}
+
 BOOST_AUTO_TEST_CASE(a_slow_query_does_not_block_the_io_thread) {
     const auto uri = threadsd::test::postgres_cluster().create_database();
     int ticks = 0;

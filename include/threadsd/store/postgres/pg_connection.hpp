@@ -7,7 +7,10 @@
 // coroutine suspended on the socket whenever libpq would have to wait.
 //
 // A batch of statements goes out in one write and is answered in one read: a whole
-// transaction (BEGIN, the statements, COMMIT) costs one round trip. The statements before
+// transaction (BEGIN, the statements, COMMIT) costs one round trip. Each distinct SQL text
+// is prepared on the connection the first time it runs (in the same pipeline), so the
+// server parses and plans the request path's few statements once per connection, not once
+// per request. The statements before
 // the Sync run in one transaction even without BEGIN, so a batch is all or nothing.
 //
 // A connection serves one coroutine at a time (libpq keeps one state per connection and
@@ -30,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace threadsd::store::postgres {
@@ -158,6 +162,12 @@ class PgConnection {
     /// The executor the connection waits on.
     const boost::asio::any_io_executor& executor() const { return executor_; }
 
+    /// Most statements prepared on one connection; beyond them a statement runs unnamed
+    /// (parsed each time). The request path has a few dozen distinct texts.
+    static constexpr std::size_t kMaxPrepared = 256;
+    /// Longest SQL text worth preparing: longer ones are one-off scripts (migrations).
+    static constexpr std::size_t kMaxPreparedLength = 4096;
+
   private:
     /// Frees the PGconn with PQfinish.
     struct Finish {
@@ -190,6 +200,9 @@ class PgConnection {
     boost::asio::any_io_executor executor_;  ///< Where every wait completes.
     Handle connection_;                      ///< The libpq connection.
     std::string conninfo_;                   ///< Redacted: for error messages only.
+    /// The server-side name of each SQL text prepared on this connection.
+    std::unordered_map<std::string, std::string> prepared_;
+    std::uint64_t next_statement_name_ = 0;  ///< Names are never reused, even after a failure.
     bool healthy_ = true;                    ///< False once broken or interrupted.
     bool busy_ = false;                      ///< True while a coroutine is using it.
 };
