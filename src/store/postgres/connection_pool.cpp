@@ -40,8 +40,9 @@ ConnectionPool::ConnectionPool(net::any_io_executor executor, std::string connin
       conninfo_(std::move(conninfo)),
       connect_timeout_(connect_timeout),
       permits_(executor, size) {
+    idle_.reserve(size);
     for (std::size_t i = 0; i < size; ++i) {
-        permits_.try_send(boost::system::error_code{}, std::unique_ptr<PgConnection>{});
+        permits_.try_send(boost::system::error_code{});
     }
 }
 
@@ -81,17 +82,19 @@ net::awaitable<std::unique_ptr<PgConnection>> ConnectionPool::connect() {
 }
 
 net::awaitable<PooledConnection> ConnectionPool::acquire() {
-    std::unique_ptr<PgConnection> connection;
-    bool received =
-        permits_.try_receive([&](boost::system::error_code, std::unique_ptr<PgConnection> permit) {
-            connection = std::move(permit);
-        });
-    if (!received) {
-        auto [ec, permit] = co_await permits_.async_receive(net::as_tuple(net::use_awaitable));
+    if (!permits_.try_receive([](boost::system::error_code) {})) {
+        auto [ec] = co_await permits_.async_receive(net::as_tuple(net::use_awaitable));
         if (ec) {
             throw StoreUnavailable();  // the pool is closing
         }
-        connection = std::move(permit);
+    }
+    std::unique_ptr<PgConnection> connection;
+    {
+        std::lock_guard lock(idle_mutex_);
+        if (!idle_.empty()) {
+            connection = std::move(idle_.back());
+            idle_.pop_back();
+        }
     }
     // From here the permit is the caller's: it goes back however this ends.
     PooledConnection lease(*this, std::move(connection));
@@ -103,11 +106,13 @@ net::awaitable<PooledConnection> ConnectionPool::acquire() {
 }
 
 void ConnectionPool::give_back(std::unique_ptr<PgConnection> connection) {
-    if (connection && !connection->healthy()) {
-        connection.reset();
+    if (connection && connection->healthy()) {
+        std::lock_guard lock(idle_mutex_);
+        idle_.push_back(std::move(connection));
     }
+    connection.reset();  // a broken one is closed before its permit goes back
     // Never full: there are exactly as many permits as places.
-    permits_.try_send(boost::system::error_code{}, std::move(connection));
+    permits_.try_send(boost::system::error_code{});
 }
 
 }  // namespace threadsd::store::postgres
