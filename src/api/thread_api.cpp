@@ -61,7 +61,7 @@ net::awaitable<ApiResult> ThreadApi::create_web_thread(const auth::Caller& calle
     thread.agent = std::move(agent->agent);
     thread.agent_version = std::move(*agent->published);
 
-    co_await store_.create_thread(thread);
+    co_await store_.create_thread(thread, caller.catalog_generation);
     co_return ApiResult{200, thread_body(thread)};
 }
 
@@ -176,7 +176,8 @@ net::awaitable<ApiResult> ThreadApi::update_or_answer(const auth::Caller& caller
     // The edit refuses with an ApiFailure; the store has then written nothing.
     std::optional<store::ThreadRecord> updated;
     try {
-        updated = co_await store_.update_thread(caller.organization_id, thread_id, std::move(edit));
+        updated = co_await store_.update_thread(caller.organization_id, thread_id,
+                                                caller.catalog_generation, std::move(edit));
     } catch (const ApiFailure& failure) {
         co_return error_result(failure.error);
     }

@@ -73,7 +73,44 @@ net::awaitable<std::variant<Admission, Response>> RequestHandler::admit(
         co_return Admission{std::get<RouteMatch>(std::move(route)), auth::Caller{}, request_id};
     }
 
-    // Credentials, in this coroutine (not a helper one): it runs for every request.
+    for (int attempt = 1;; ++attempt) {
+        auto checked = co_await check_credentials(head, request_id);
+        if (auto* refused = std::get_if<Response>(&checked)) {
+            co_return std::move(*refused);
+        }
+        const auto& who = std::get<auth::Caller>(checked);
+        const auto rate = rate_limiter_.rate_for(who.rate_limit);
+        const auto retry_after = rate_limiter_.admit(who.key_id, rate);
+        if (!retry_after) {
+            co_return Admission{std::get<RouteMatch>(std::move(route)),
+                                std::get<auth::Caller>(std::move(checked)), request_id};
+        }
+        // A refusal decided on the caller as the catalog cache has it: given only while
+        // the catalog has not moved, else the credentials are checked again (a revoked
+        // key gets its 401, not a 429).
+        bool moved = false;
+        try {
+            co_await authenticator_.confirm(who);
+        } catch (const store::CatalogChanged&) {
+            moved = true;
+        } catch (const std::exception&) {
+            // The store cannot say now; the rate limit is answered as decided.
+        }
+        if (!moved || attempt == kCatalogAttempts) {
+            // Named after what the caller sent, so it knows which limit it met.
+            const std::string_view limited = who.credential == auth::Credential::kBearerToken
+                                                 ? "the bearer token's user"
+                                                 : "X-API-Key";
+            co_return retry_later_response({api::ErrorCode::kTooManyRequests,
+                                            std::string(limited) + " is over its rate limit of " +
+                                                std::to_string(rate) + " requests per second"},
+                                           *retry_after);
+        }
+    }
+}
+
+net::awaitable<std::variant<auth::Caller, Response>> RequestHandler::check_credentials(
+    const Request& head, std::string_view request_id) {
     std::optional<std::string_view> api_key;
     if (const auto key = head.find("X-API-Key"); key != head.end()) {
         api_key = trim_header_value(key->value());
@@ -100,42 +137,53 @@ net::awaitable<std::variant<Admission, Response>> RequestHandler::admit(
         response.set(beast::http::field::www_authenticate, authenticator_.challenge());
         co_return response;
     }
-    const auto& who = std::get<auth::Caller>(caller);
-    const auto rate = rate_limiter_.rate_for(who.rate_limit);
-    if (const auto retry_after = rate_limiter_.admit(who.key_id, rate)) {
-        // Named after what the caller sent, so it knows which limit it met.
-        const std::string_view limited = who.credential == auth::Credential::kBearerToken
-                                             ? "the bearer token's user"
-                                             : "X-API-Key";
-        co_return retry_later_response({api::ErrorCode::kTooManyRequests,
-                                        std::string(limited) + " is over its rate limit of " +
-                                            std::to_string(rate) + " requests per second"},
-                                       *retry_after);
-    }
-    co_return Admission{std::get<RouteMatch>(std::move(route)),
-                        std::get<auth::Caller>(std::move(caller)), request_id};
+    co_return std::get<auth::Caller>(std::move(caller));
 }
 
 net::awaitable<Response> RequestHandler::handle(Admission admission, const Request& request) {
-    try {
-        co_return co_await dispatch(admission, request);
-    } catch (const store::WriteQueueFull&) {
-        // Expected under overload, so not logged per request: the client retries.
-        co_return retry_later_response(
-            {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
-    } catch (const store::StoreUnavailable&) {
-        // Logged by the store when it lost the connection, not per request.
-        co_return retry_later_response(kStoreUnavailable, 1);
-    } catch (const std::exception& error) {
-        // Store failures included: the writer logs their cause (at most once a second),
-        // and this line ties the 500 to its request.
-        util::log_error("request " + std::string(admission.request_id) +
-                        " failed: " + error.what());
-    } catch (...) {
-        util::log_error("request " + std::string(admission.request_id) +
-                        " failed with a non-standard exception");
+    for (int attempt = 1;; ++attempt) {
+        try {
+            Response response = co_await dispatch(admission, request);
+            // A refusal (4xx) may have been decided from the catalog cache alone, without a
+            // statement that checked the generation: given only while it is current.
+            if (response.result_int() >= 400 && response.result_int() < 500 &&
+                !is_open_route(admission.route.id)) {
+                co_await authenticator_.confirm(admission.caller);
+            }
+            co_return response;
+        } catch (const store::CatalogChanged&) {
+            // Nothing was changed: check the credentials again, below, and retry.
+            if (attempt == kCatalogAttempts) {
+                util::log_error("request " + std::string(admission.request_id) +
+                                ": the catalog kept changing during it");
+                co_return retry_later_response(
+                    {api::ErrorCode::kServiceUnavailable, "the catalog is changing; retry shortly"},
+                    1);
+            }
+        } catch (const store::WriteQueueFull&) {
+            // Expected under overload, so not logged per request: the client retries.
+            co_return retry_later_response(
+                {api::ErrorCode::kServiceUnavailable, "the server has too many writes queued"}, 1);
+        } catch (const store::StoreUnavailable&) {
+            // Logged by the store when it lost the connection, not per request.
+            co_return retry_later_response(kStoreUnavailable, 1);
+        } catch (const std::exception& error) {
+            // Store failures included: the writer logs their cause (at most once a second),
+            // and this line ties the 500 to its request.
+            util::log_error("request " + std::string(admission.request_id) +
+                            " failed: " + error.what());
+            co_return error_response(kInternalError);
+        } catch (...) {
+            util::log_error("request " + std::string(admission.request_id) +
+                            " failed with a non-standard exception");
+            co_return error_response(kInternalError);
+        }
+        auto checked = co_await check_credentials(request, admission.request_id);
+        if (auto* refused = std::get_if<Response>(&checked)) {
+            co_return std::move(*refused);
+        }
+        admission.caller = std::get<auth::Caller>(std::move(checked));
     }
-    co_return error_response(kInternalError);
 }
 
 net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,

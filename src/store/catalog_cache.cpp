@@ -41,25 +41,37 @@ void CatalogCache::observe(std::int64_t generation) {
     }
 }
 
+template <typename Map, typename Key>
+std::optional<AsOf<typename Map::mapped_type>> CatalogCache::find(const Map& map,
+                                                                  const Key& key) const {
+    std::lock_guard lock(mutex_);
+    if (const auto found = map.find(key); found != map.end()) {
+        return AsOf<typename Map::mapped_type>{generation_, found->second};
+    }
+    return std::nullopt;
+}
+
+template <typename Map, typename Key, typename Value>
+void CatalogCache::keep(Map& map, Key&& key, std::int64_t generation, const Value& value) {
+    std::lock_guard lock(mutex_);
+    if (generation == generation_) {
+        if (map.size() >= kMaxEntries) {
+            map.clear();
+        }
+        map.emplace(std::forward<Key>(key), value);
+    }
+}
+
 template <typename Map, typename Key, typename Load>
 std::optional<typename Map::mapped_type> CatalogCache::get_or_load(Map& map, Key&& key,
                                                                    std::int64_t generation,
                                                                    const Load& load) {
-    {
-        std::lock_guard lock(mutex_);
-        if (const auto found = map.find(key); found != map.end()) {
-            return found->second;
-        }
+    if (auto found = find(map, key)) {
+        return std::move(found->value);
     }
     auto loaded = load();  // Outside the lock: other requests need not wait on the store.
     if (loaded) {
-        std::lock_guard lock(mutex_);
-        if (generation == generation_) {
-            if (map.size() >= kMaxEntries) {
-                map.clear();
-            }
-            map.emplace(std::forward<Key>(key), *loaded);
-        }
+        keep(map, std::forward<Key>(key), generation, *loaded);
     }
     return loaded;
 }
@@ -90,6 +102,41 @@ std::optional<AgentVersionRecord> CatalogCache::version(const std::string& versi
                                                         std::int64_t generation,
                                                         const VersionLoader& load) {
     return get_or_load(versions_by_id_, version_id, generation, load);
+}
+
+std::optional<AsOf<ApiKeyRecord>> CatalogCache::find_api_key(const SecretHash& hash) const {
+    return find(keys_, hash);
+}
+
+void CatalogCache::keep_api_key(const SecretHash& hash, std::int64_t generation,
+                                const ApiKeyRecord& key) {
+    keep(keys_, hash, generation, key);
+}
+
+std::optional<AsOf<std::string>> CatalogCache::find_clerk_organization(
+    const std::string& clerk_organization_id) const {
+    return find(clerk_organizations_, clerk_organization_id);
+}
+
+void CatalogCache::keep_clerk_organization(const std::string& clerk_organization_id,
+                                           std::int64_t generation,
+                                           const std::string& organization_id) {
+    keep(clerk_organizations_, clerk_organization_id, generation, organization_id);
+}
+
+std::optional<AgentWithPublishedVersion> CatalogCache::find_live_agent(
+    std::string_view organization_id, std::string_view agent_id, std::int64_t generation) const {
+    auto found = find(agents_, agent_key(organization_id, agent_id));
+    if (!found || found->generation != generation) {
+        return std::nullopt;
+    }
+    return std::move(found->value);
+}
+
+void CatalogCache::keep_live_agent(std::string_view organization_id, std::string_view agent_id,
+                                   std::int64_t generation,
+                                   const AgentWithPublishedVersion& agent) {
+    keep(agents_, agent_key(organization_id, agent_id), generation, agent);
 }
 
 std::int64_t CatalogCache::generation() const {

@@ -152,4 +152,28 @@ BOOST_AUTO_TEST_CASE(a_full_cache_starts_over_instead_of_growing) {
     BOOST_TEST(store.calls == static_cast<int>(CatalogCache::kMaxEntries) + 2);
 }
 
+BOOST_AUTO_TEST_CASE(find_and_keep_label_each_entry_with_the_generation_it_was_read_at) {
+    CatalogCache cache;
+    BOOST_TEST(!cache.find_api_key(hash_of(1)).has_value());
+    // Loaded at generation 4 (the load's own snapshot), kept under it.
+    cache.observe(4);
+    cache.keep_api_key(hash_of(1), 4, key("k1"));
+    const auto found = cache.find_api_key(hash_of(1));
+    BOOST_REQUIRE(found.has_value());
+    BOOST_TEST(found->generation == 4);
+    BOOST_TEST(found->value->id == "k1");
+    // A load that raced a newer generation is not kept under it.
+    cache.observe(5);
+    cache.keep_api_key(hash_of(1), 4, key("k1"));
+    BOOST_TEST(!cache.find_api_key(hash_of(1)).has_value());
+
+    cache.keep_clerk_organization("org_1", 5, "org");
+    BOOST_TEST(cache.find_clerk_organization("org_1")->value.value() == "org");
+    // A live agent is served only to a request checked at the cache's generation.
+    cache.keep_live_agent("org", "agent", 5, agent("a"));
+    BOOST_TEST(cache.find_live_agent("org", "agent", 5).has_value());
+    BOOST_TEST(!cache.find_live_agent("org", "agent", 4).has_value());
+    BOOST_TEST(!cache.find_live_agent("other", "agent", 5).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,6 +30,12 @@ class Authenticator {
         std::optional<std::string_view> api_key, std::optional<std::string_view> authorization,
         std::int64_t now);
 
+    /// Completes while the catalog is at the generation `caller` was checked at; throws
+    /// store::CatalogChanged once it moved (authenticate() again), or what the store throws.
+    boost::asio::awaitable<void> confirm(const Caller& caller) {
+        return store_.confirm_catalog(caller.catalog_generation);
+    }
+
     /// The schemes a 401 names in WWW-Authenticate (RFC 9110 section 11.6.1).
     std::string_view challenge() const {
         return bearer_ != nullptr ? R"(ApiKey realm="threadsd", Bearer realm="threadsd")"

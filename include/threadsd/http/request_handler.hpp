@@ -58,7 +58,16 @@ class RequestHandler : public Handler {
     /// failures are logged and become a 500 envelope.
     boost::asio::awaitable<Response> handle(Admission admission, const Request& request) override;
 
+    /// How often a request is checked again when the catalog moves under it
+    /// (store::CatalogChanged) before it gets a 503: a catalog changing that fast is an
+    /// operator's loop, not traffic.
+    static constexpr int kCatalogAttempts = 3;
+
   private:
+    /// The caller named by the credentials in `head`, or the response refusing them (401,
+    /// or 503/500 when the store failed).
+    boost::asio::awaitable<std::variant<auth::Caller, Response>> check_credentials(
+        const Request& head, std::string_view request_id);
     /// Runs the endpoint; may throw.
     boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
 

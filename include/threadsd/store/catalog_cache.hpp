@@ -73,10 +73,41 @@ class CatalogCache {
     std::optional<std::string> clerk_organization(const std::string& clerk_organization_id,
                                                   std::int64_t generation, const ClerkLoader& load);
 
-    /// The generation the entries belong to (for tests).
+    /// The generation the entries belong to; -1 before the first observe().
     std::int64_t generation() const;
 
+    // For a store whose loads are asynchronous (a database server): look up, and on a miss
+    // load the generation and the entry in one snapshot, observe() that generation and
+    // keep the entry under it.
+
+    /// The cached key with `hash` and the generation the cache holds, read together;
+    /// nothing when it is not cached.
+    std::optional<AsOf<ApiKeyRecord>> find_api_key(const SecretHash& hash) const;
+    /// Keeps `key` under `hash` when `generation` is still the cache's.
+    void keep_api_key(const SecretHash& hash, std::int64_t generation, const ApiKeyRecord& key);
+    /// The cached mapping of `clerk_organization_id`, like find_api_key().
+    std::optional<AsOf<std::string>> find_clerk_organization(
+        const std::string& clerk_organization_id) const;
+    /// Keeps a mapping, like keep_api_key().
+    void keep_clerk_organization(const std::string& clerk_organization_id, std::int64_t generation,
+                                 const std::string& organization_id);
+    /// The cached live agent, when the cache holds `generation`.
+    std::optional<AgentWithPublishedVersion> find_live_agent(std::string_view organization_id,
+                                                             std::string_view agent_id,
+                                                             std::int64_t generation) const;
+    /// Keeps a live agent, like keep_api_key().
+    void keep_live_agent(std::string_view organization_id, std::string_view agent_id,
+                         std::int64_t generation, const AgentWithPublishedVersion& agent);
+
   private:
+    /// The entry of `map` under `key` with the cache's generation, read together.
+    template <typename Map, typename Key>
+    std::optional<AsOf<typename Map::mapped_type>> find(const Map& map, const Key& key) const;
+    /// Keeps `value` under `key` in `map` when `generation` is the cache's; a full map is
+    /// emptied first.
+    template <typename Map, typename Key, typename Value>
+    void keep(Map& map, Key&& key, std::int64_t generation, const Value& value);
+
     /// The entry of `map` under `key`, or what `load` returns, kept when `generation` is
     /// still the cache's (see the file comment).
     template <typename Map, typename Key, typename Load>

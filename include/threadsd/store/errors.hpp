@@ -26,4 +26,13 @@ class StoreUnavailable : public std::runtime_error {
     StoreUnavailable() : std::runtime_error("the store is unavailable") {}
 };
 
+/// Thrown, before anything was changed, when the catalog (keys, agents, Clerk mappings)
+/// moved past the generation a request's credentials were checked at: a store that answers
+/// from a cache found out with the request's own statement. The caller checks the
+/// credentials again, now at the newer generation, and retries.
+class CatalogChanged : public std::runtime_error {
+  public:
+    CatalogChanged() : std::runtime_error("the catalog changed during the request") {}
+};
+
 }  // namespace threadsd::store

@@ -87,4 +87,12 @@ struct ApiKeyRecord {
     std::optional<std::int64_t> rate_limit;  ///< Requests per second; none: the default.
 };
 
+/// A catalog lookup's answer and the catalog generation it is current for. A request
+/// passes the generation to its later lookups (its agent), so all of them see one catalog.
+template <typename T>
+struct AsOf {
+    std::int64_t generation = 0;  ///< The catalog generation read before the lookup.
+    std::optional<T> value;       ///< What was found, if anything.
+};
+
 }  // namespace threadsd::store

@@ -38,61 +38,70 @@ namespace threadsd::store {
 /// record alone.
 using ThreadEdit = std::function<void(ThreadRecord& thread)>;
 
-/// A catalog lookup's answer and the catalog generation it is current for. A request
-/// passes the generation to its later lookups (its agent), so all of them see one catalog.
-template <typename T>
-struct AsOf {
-    std::int64_t generation = 0;  ///< The catalog generation read before the lookup.
-    std::optional<T> value;       ///< What was found, if anything.
-};
-
 /// Every operation threadsd needs of a store; thread-safe.
+///
+/// The catalog generation. A request's credentials are checked at some generation G (the
+/// AsOf of api_key() or clerk_organization()), and every later call of the request passes
+/// G along. A store that reads the catalog from its own file (SQLite) reads the current G
+/// at the start of each request. A store that keeps the catalog in memory in front of a
+/// shared server (PostgreSQL) answers from memory, and checks G in the same round trip as
+/// the request's own statement instead: when the catalog moved past G, it throws
+/// CatalogChanged before changing anything, and the request is checked again. Either way a
+/// key revoked through any process is refused by the next request that reaches the store.
 class Store {
   public:
     virtual ~Store() = default;
 
     // --- The catalog (keys, agents, Clerk organizations) for the request path ---
 
-    /// The key whose SHA-256 is `hash`, revoked or not, as of the catalog now: a key
-    /// revoked before this call is seen revoked, whichever process revoked it.
+    /// The key whose SHA-256 is `hash`, revoked or not, and the generation it was current
+    /// at (see the class comment). A key not known is looked up in the store every time.
     virtual boost::asio::awaitable<AsOf<ApiKeyRecord>> api_key(const SecretHash& hash) = 0;
 
-    /// The threadsd organization the Clerk organization is mapped to, as of the catalog
-    /// now, like api_key().
+    /// The threadsd organization the Clerk organization is mapped to, like api_key().
     virtual boost::asio::awaitable<AsOf<std::string>> clerk_organization(
         const std::string& clerk_organization_id) = 0;
 
     /// The agent `agent_id` of `organization_id` unless missing or deleted, as of catalog
-    /// `generation` (the one the request's credentials were checked at) or later.
+    /// `generation`. May throw CatalogChanged.
     virtual boost::asio::awaitable<std::optional<AgentWithPublishedVersion>> live_agent(
         std::string_view organization_id, std::string_view agent_id, std::int64_t generation) = 0;
 
+    /// Completes when `generation` is still the catalog's; throws CatalogChanged when it
+    /// moved. For an answer decided from the catalog alone (a refusal), which reached no
+    /// statement that would have checked it.
+    virtual boost::asio::awaitable<void> confirm_catalog(std::int64_t generation) = 0;
+
     // --- Threads ---
 
-    /// Stores a new thread (its id, times, agent and version already set). Completes once
-    /// the thread is durably committed. Throws WriteQueueFull, StoreUnavailable or
-    /// StoreFailure.
-    virtual boost::asio::awaitable<void> create_thread(const ThreadRecord& thread) = 0;
+    /// Stores a new thread (its id, times, agent and version already set, as of catalog
+    /// `generation`). Completes once the thread is durably committed. Throws
+    /// WriteQueueFull, StoreUnavailable, StoreFailure or CatalogChanged (nothing stored).
+    virtual boost::asio::awaitable<void> create_thread(const ThreadRecord& thread,
+                                                       std::int64_t generation) = 0;
 
     /// Reads the thread `thread_id` of `organization_id` into `thread`, with the agent and
-    /// version details of catalog `generation`; false when there is no such thread. Into
-    /// the caller's record rather than as a result: passing a result out of a coroutine
-    /// moves it twice, a few percent of a GET for a record of some twenty strings.
+    /// version details of catalog `generation`; false when there is no such thread. May
+    /// throw CatalogChanged. Into the caller's record rather than as a result: passing a
+    /// result out of a coroutine moves it twice, a few percent of a GET for a record of
+    /// some twenty strings.
     virtual boost::asio::awaitable<bool> find_thread(std::string_view organization_id,
                                                      std::string_view thread_id,
                                                      std::int64_t generation,
                                                      ThreadRecord& thread) = 0;
 
     /// Up to `limit` threads of `organization_id` matching `filter`, newest (highest id)
-    /// first, with details as find_thread() has them.
+    /// first, with details as find_thread() has them. May throw CatalogChanged.
     virtual boost::asio::awaitable<std::vector<ThreadRecord>> list_threads(
         std::string_view organization_id, const ThreadFilter& filter, std::size_t limit,
         std::int64_t generation) = 0;
 
     /// Applies `edit` to the thread `thread_id` of `organization_id` and stores the result
     /// durably; the thread as stored afterwards, or nothing when there is no such thread.
+    /// May throw CatalogChanged (before `edit` runs).
     virtual boost::asio::awaitable<std::optional<ThreadRecord>> update_thread(
-        std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) = 0;
+        std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
+        ThreadEdit edit) = 0;
 
     // --- Operations ---
 

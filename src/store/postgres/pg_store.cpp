@@ -1,6 +1,4 @@
 #include "threadsd/store/postgres/pg_store.hpp"
-#include "threadsd/store/write_metrics.hpp"
-#include "threadsd/util/prometheus.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,8 +7,10 @@
 
 #include "threadsd/store/postgres/migrations.hpp"
 #include "threadsd/store/postgres/open.hpp"
+#include "threadsd/store/write_metrics.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/log.hpp"
+#include "threadsd/util/prometheus.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::store::postgres {
@@ -33,6 +33,10 @@ constexpr std::string_view kSelectThread =
     "  FROM threads t"
     "  JOIN agents a ON a.id = t.agent_id"
     "  JOIN agent_versions v ON v.id = t.agent_version_id";
+
+// The catalog generation (schema/postgres/0001_initial.sql), read with a request's statement.
+constexpr std::string_view kSelectGeneration =
+    "SELECT generation FROM catalog_generation WHERE id = 1";
 
 // The columns of an agent and its published version, from column `first` on.
 constexpr std::string_view kAgentColumns =
@@ -172,10 +176,22 @@ net::awaitable<std::vector<PgResult>> PgStore::run(std::vector<PgStatement> batc
     throw StoreUnavailable();
 }
 
+void PgStore::check_generation(const PgResult& result, std::int64_t expected) {
+    const auto generation = result.integer(0, 0);
+    catalog_.observe(generation);  // a newer one empties the cache, so the retry reloads
+    if (generation != expected) {
+        throw CatalogChanged();
+    }
+}
+
 // --- The catalog ---
 
 net::awaitable<AsOf<ApiKeyRecord>> PgStore::api_key(const SecretHash& hash) {
-    // The generation and the key in one snapshot: nothing older than this request is served.
+    if (auto cached = catalog_.find_api_key(hash)) {
+        co_return std::move(*cached);
+    }
+    // The generation and the key in one snapshot: the entry is kept under the generation
+    // it was current at, never an older one.
     std::vector<PgStatement> batch{
         {"SELECT g.generation, k.id, k.organization_id, k.revoked_at,"
          "       k.rate_limit"
@@ -187,15 +203,21 @@ net::awaitable<AsOf<ApiKeyRecord>> PgStore::api_key(const SecretHash& hash) {
     const auto& row = results[0];
     AsOf<ApiKeyRecord> answer;
     answer.generation = row.integer(0, 0);
+    catalog_.observe(answer.generation);
     if (!row.is_null(0, 1)) {
         answer.value = ApiKeyRecord{std::string(row.text(0, 1)), std::string(row.text(0, 2)),
                                     optional_integer(row, 0, 3), optional_integer(row, 0, 4)};
+        // Unknown keys are not kept: guessing cannot fill memory.
+        catalog_.keep_api_key(hash, answer.generation, *answer.value);
     }
     co_return answer;
 }
 
 net::awaitable<AsOf<std::string>> PgStore::clerk_organization(
     const std::string& clerk_organization_id) {
+    if (auto cached = catalog_.find_clerk_organization(clerk_organization_id)) {
+        co_return std::move(*cached);
+    }
     std::vector<PgStatement> batch{
         {"SELECT g.generation, c.organization_id"
          "  FROM catalog_generation g"
@@ -206,60 +228,92 @@ net::awaitable<AsOf<std::string>> PgStore::clerk_organization(
     auto results = co_await run(std::move(batch));
     AsOf<std::string> answer;
     answer.generation = results[0].integer(0, 0);
+    catalog_.observe(answer.generation);
     answer.value = results[0].optional_text(0, 1);
+    if (answer.value) {
+        catalog_.keep_clerk_organization(clerk_organization_id, answer.generation, *answer.value);
+    }
     co_return answer;
 }
 
 net::awaitable<std::optional<AgentWithPublishedVersion>> PgStore::live_agent(
-    std::string_view organization_id, std::string_view agent_id, std::int64_t) {
+    std::string_view organization_id, std::string_view agent_id, std::int64_t generation) {
+    if (auto cached = catalog_.find_live_agent(organization_id, agent_id, generation)) {
+        co_return cached;
+    }
     std::vector<PgStatement> batch{
-        {"SELECT " + std::string(kAgentColumns) +
-             "  FROM agents a"
+        {"SELECT g.generation, " + std::string(kAgentColumns) +
+             "  FROM catalog_generation g"
+             "  LEFT JOIN agents a"
+             "    ON a.id = $1 AND a.organization_id = $2 AND a.deleted = 0"
              "  LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.published = 1"
-             " WHERE a.id = $1 AND a.organization_id = $2 AND a.deleted = 0",
+             " WHERE g.id = 1",
          {std::string(agent_id), std::string(organization_id)}}};
     auto results = co_await run(std::move(batch));
     const auto& row = results[0];
-    if (row.rows() == 0) {
-        co_return std::nullopt;
+    check_generation(row, generation);
+    if (row.is_null(0, 1)) {
+        co_return std::nullopt;  // not kept, like unknown keys
     }
-    AgentWithPublishedVersion agent{read_agent(row, 0, 0), std::nullopt};
-    if (!row.is_null(0, 6)) {
-        agent.published = read_version(row, 0, 6);
+    AgentWithPublishedVersion agent{read_agent(row, 0, 1), std::nullopt};
+    if (!row.is_null(0, 7)) {
+        agent.published = read_version(row, 0, 7);
     }
+    catalog_.keep_live_agent(organization_id, agent_id, generation, agent);
     co_return agent;
+}
+
+net::awaitable<void> PgStore::confirm_catalog(std::int64_t generation) {
+    std::vector<PgStatement> batch{{std::string(kSelectGeneration), {}}};
+    auto results = co_await run(std::move(batch));
+    check_generation(results[0], generation);
 }
 
 // --- Threads ---
 
-net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread) {
-    // The version must be the agent's: a create that raced an import which moved it is
-    // refused by changing no row, instead of failing the whole group transaction.
+net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread, std::int64_t generation) {
+    // Inserted only while the catalog is still at the generation the request was checked
+    // at: then the key is live and the agent and version are as the cache has them. A
+    // moved catalog changes no row, instead of failing the whole group transaction.
     std::vector<PgStatement> insert{
         {"INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
          "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
          "  closed_at, closed_reason, metadata, variables)"
          " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
-         "  WHERE EXISTS (SELECT 1 FROM agent_versions WHERE id = $4 AND agent_id = $3)",
+         "  WHERE (SELECT generation FROM catalog_generation WHERE id = 1) = $16",
          {thread.organization_id, thread.id, thread.agent.id, thread.agent_version.id,
           thread.to_phone_number, thread.from_phone_number, thread.from_phone_number_id,
           thread.lead_id, flag(thread.is_active), param(thread.created_at),
           param(thread.updated_at), param(thread.closed_at), thread.closed_reason,
-          thread.metadata_json, thread.variables_json}}};
-    co_await writer_.write(std::move(insert));
+          thread.metadata_json, thread.variables_json, param(generation)}}};
+    bool skipped = false;
+    try {
+        co_await writer_.write(std::move(insert));
+    } catch (const WriteSkipped&) {
+        skipped = true;
+    }
+    if (skipped) {
+        co_await confirm_catalog(generation);  // throws CatalogChanged, as it should
+        util::log_error("a create changed no row although the catalog did not move");
+        throw StoreFailure();
+    }
 }
 
 net::awaitable<bool> PgStore::find_thread(std::string_view organization_id,
-                                          std::string_view thread_id, std::int64_t,
+                                          std::string_view thread_id, std::int64_t generation,
                                           ThreadRecord& thread) {
+    // The generation first: the row is then at least as new as the catalog it was checked
+    // against. One round trip for both.
     std::vector<PgStatement> batch{
+        {std::string(kSelectGeneration), {}},
         {std::string(kSelectThread) + " WHERE t.organization_id = $1 AND t.id = $2",
          {std::string(organization_id), std::string(thread_id)}}};
     auto results = co_await run(std::move(batch));
-    if (results[0].rows() == 0) {
+    check_generation(results[0], generation);
+    if (results[1].rows() == 0) {
         co_return false;
     }
-    read_thread(results[0], 0, thread);
+    read_thread(results[1], 0, thread);
     co_return true;
 }
 
@@ -307,10 +361,13 @@ std::string PgStore::list_sql(const ThreadFilter& filter) {
 
 net::awaitable<std::vector<ThreadRecord>> PgStore::list_threads(std::string_view organization_id,
                                                                 const ThreadFilter& filter,
-                                                                std::size_t limit, std::int64_t) {
-    std::vector<PgStatement> page{{list_sql(filter), list_params(organization_id, filter, limit)}};
+                                                                std::size_t limit,
+                                                                std::int64_t generation) {
+    std::vector<PgStatement> page{{std::string(kSelectGeneration), {}},
+                                  {list_sql(filter), list_params(organization_id, filter, limit)}};
     auto results = co_await run(std::move(page));
-    const auto& rows = results[0];
+    check_generation(results[0], generation);
+    const auto& rows = results[1];
     std::vector<ThreadRecord> threads(static_cast<std::size_t>(rows.rows()));
     for (int i = 0; i < rows.rows(); ++i) {
         read_thread(rows, i, threads[static_cast<std::size_t>(i)]);
@@ -320,21 +377,28 @@ net::awaitable<std::vector<ThreadRecord>> PgStore::list_threads(std::string_view
 
 net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_view organization_id,
                                                                    std::string_view thread_id,
+                                                                   std::int64_t generation,
                                                                    ThreadEdit edit) {
     // Read under the row's lock, edit, write and commit: concurrent edits of one thread,
     // from this process or another, each see the one before.
     auto connection = co_await pool_.acquire();
     std::vector<PgStatement> lock{
         {"BEGIN", {}},
+        {std::string(kSelectGeneration), {}},
         {std::string(kSelectThread) + " WHERE t.organization_id = $1 AND t.id = $2 FOR UPDATE OF t",
          {std::string(organization_id), std::string(thread_id)}}};
     std::optional<ThreadRecord> thread;
     std::exception_ptr refused;
     try {
         auto results = co_await connection->run(std::move(lock));
-        if (results[1].rows() > 0) {
-            thread.emplace();
-            read_thread(results[1], 0, *thread);
+        try {
+            check_generation(results[1], generation);
+            if (results[2].rows() > 0) {
+                thread.emplace();
+                read_thread(results[2], 0, *thread);
+            }
+        } catch (const CatalogChanged&) {
+            refused = std::current_exception();  // rolled back below, then thrown
         }
     } catch (const PgConnectionLost&) {
         throw StoreUnavailable();  // nothing was written
@@ -343,7 +407,7 @@ net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_v
         throw StoreFailure();
     }
     std::vector<PgStatement> finish;
-    if (thread) {
+    if (thread && !refused) {
         const ClosingColumns before(*thread);
         try {
             edit(*thread);
@@ -546,9 +610,29 @@ net::awaitable<std::vector<AgentListing>> PgStore::list_agents() {
     co_return agents;
 }
 
-net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedAgent>& agents) {
-    auto connection = co_await pool_.acquire();
-    // Who owns the ids the file names now, read under the lock of the rows it will change.
+namespace {
+
+// Who owns the agent and version ids an import file names now.
+struct ImportOwners {
+    std::map<std::string, std::string> agent_organization;  ///< Agent id to organization id.
+    std::map<std::string, std::string> version_agent;       ///< Version id to agent id.
+};
+
+// An import as the statements of one transaction, or why it is refused.
+struct ImportPlan {
+    std::vector<PgStatement> statements;  ///< Everything to run, COMMIT last.
+    /// (agent, version) index of the file element each statement writes, for the message of
+    /// a unique violation; (agents.size(), 0) for statements that write no version.
+    std::vector<std::pair<std::size_t, std::size_t>> version_of_statement;
+    std::vector<std::size_t> organization_statements;  ///< Indexes of the organization inserts.
+    ImportSummary summary;                             ///< Agents and versions written.
+    std::optional<std::string> refusal;                ///< Set when the file cannot be applied.
+};
+
+// Opens the import's transaction on `connection` and reads the owners of the ids `agents`
+// names, locking their rows until it ends.
+net::awaitable<ImportOwners> lock_import_owners(PgConnection& connection,
+                                                const std::vector<ImportedAgent>& agents) {
     std::string agent_ids = "{";
     std::string version_ids = "{";
     for (const auto& agent : agents) {
@@ -565,36 +649,34 @@ net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedA
          {agent_ids}},
         {"SELECT id, agent_id FROM agent_versions WHERE id = ANY($1::uuid[]) FOR UPDATE",
          {version_ids}}};
-    std::map<std::string, std::string> agent_owner;
-    std::map<std::string, std::string> version_owner;
-    try {
-        auto owners = co_await connection->run(std::move(read));
-        for (int i = 0; i < owners[1].rows(); ++i) {
-            agent_owner.emplace(owners[1].text(i, 0), owners[1].text(i, 1));
-        }
-        for (int i = 0; i < owners[2].rows(); ++i) {
-            version_owner.emplace(owners[2].text(i, 0), owners[2].text(i, 1));
-        }
-    } catch (const PgConnectionLost&) {
-        throw StoreUnavailable();
+    auto results = co_await connection.run(std::move(read));
+    ImportOwners owners;
+    for (int i = 0; i < results[1].rows(); ++i) {
+        owners.agent_organization.emplace(results[1].text(i, 0), results[1].text(i, 1));
     }
+    for (int i = 0; i < results[2].rows(); ++i) {
+        owners.version_agent.emplace(results[2].text(i, 0), results[2].text(i, 1));
+    }
+    co_return owners;
+}
 
-    std::vector<PgStatement> write;
-    std::vector<std::pair<std::size_t, std::size_t>> version_of_statement;  // (agent, version)
-    std::vector<std::size_t> organization_statements;
-    std::optional<std::string> refusal;
-    ImportSummary summary;
+// The statements that upsert `agents`, given who owns their ids now.
+ImportPlan plan_import(const std::vector<ImportedAgent>& agents, const ImportOwners& owners) {
+    ImportPlan plan;
+    auto& write = plan.statements;
     const auto now = param(util::unix_millis_now());
-    for (std::size_t i = 0; i < agents.size() && !refusal; ++i) {
+    for (std::size_t i = 0; i < agents.size(); ++i) {
         const auto& agent = agents[i];
         const std::string where = "agents[" + std::to_string(i) + "]";
-        if (const auto owner = agent_owner.find(agent.record.id);
-            owner != agent_owner.end() && owner->second != agent.record.organization_id) {
-            refusal = where + ".organizationId differs from the organization that owns agent " +
-                      agent.record.id;
-            break;
+        if (const auto owner = owners.agent_organization.find(agent.record.id);
+            owner != owners.agent_organization.end() &&
+            owner->second != agent.record.organization_id) {
+            plan.refusal = where +
+                           ".organizationId differs from the organization that owns agent " +
+                           agent.record.id;
+            return plan;
         }
-        organization_statements.push_back(write.size());
+        plan.organization_statements.push_back(write.size());
         write.push_back(
             {"INSERT INTO organizations (id, name, created_at) VALUES ($1, $3, $2)"
              " ON CONFLICT (id) DO NOTHING",
@@ -614,14 +696,14 @@ net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedA
              {agent.record.id}});
         for (std::size_t j = 0; j < agent.versions.size(); ++j) {
             const auto& version = agent.versions[j];
-            if (const auto owner = version_owner.find(version.record.id);
-                owner != version_owner.end() && owner->second != agent.record.id) {
-                refusal =
+            if (const auto owner = owners.version_agent.find(version.record.id);
+                owner != owners.version_agent.end() && owner->second != agent.record.id) {
+                plan.refusal =
                     where + ".versions[" + std::to_string(j) + "].id belongs to another agent";
-                break;
+                return plan;
             }
-            version_of_statement.resize(write.size() + 1, {agents.size(), 0});
-            version_of_statement[write.size()] = {i, j};
+            plan.version_of_statement.resize(write.size() + 1, {agents.size(), 0});
+            plan.version_of_statement[write.size()] = {i, j};
             write.push_back(
                 {"INSERT INTO agent_versions (id, agent_id, version, name, mode, sms_max_tokens,"
                  " sms_temperature, discard_inbound_sms, published)"
@@ -636,35 +718,51 @@ net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedA
                   version.record.name, version.record.mode, param(version.record.sms_max_tokens),
                   param(version.record.sms_temperature), flag(version.record.discard_inbound_sms),
                   flag(version.published)}});
-            ++summary.versions;
+            ++plan.summary.versions;
         }
-        ++summary.agents;
-    }
-    if (refusal) {
-        std::vector<PgStatement> batch{{"ROLLBACK", {}}};
-        co_await connection->run(std::move(batch));
-        throw AdminError(*refusal);
+        ++plan.summary.agents;
     }
     write.push_back({"COMMIT", {}});
+    return plan;
+}
+
+}  // namespace
+
+net::awaitable<ImportSummary> PgStore::import_agents(const std::vector<ImportedAgent>& agents) {
+    auto connection = co_await pool_.acquire();
+    ImportOwners owners;
+    try {
+        owners = co_await lock_import_owners(*connection, agents);
+    } catch (const PgConnectionLost&) {
+        throw StoreUnavailable();
+    }
+    auto plan = plan_import(agents, owners);
+    if (plan.refusal) {
+        std::vector<PgStatement> batch{{"ROLLBACK", {}}};
+        co_await connection->run(std::move(batch));
+        throw AdminError(*plan.refusal);
+    }
     std::vector<PgResult> results;
     try {
-        results = co_await connection->run(std::move(write));
+        results = co_await connection->run(std::move(plan.statements));
     } catch (const PgError& error) {
         const auto at = error.statement_index();
-        if (error.sqlstate() == kUniqueViolation && at < version_of_statement.size() &&
-            version_of_statement[at].first < agents.size()) {
-            const auto [i, j] = version_of_statement[at];
-            throw AdminError("agents[" + std::to_string(i) + "].versions[" + std::to_string(j) +
+        const auto& where = plan.version_of_statement;
+        if (error.sqlstate() == kUniqueViolation && at < where.size() &&
+            where[at].first < agents.size()) {
+            throw AdminError("agents[" + std::to_string(where[at].first) + "].versions[" +
+                             std::to_string(where[at].second) +
                              "].version is already used by another version of this agent");
         }
         throw;
     } catch (const PgConnectionLost&) {
         throw StoreFailure();
     }
-    for (const auto index : organization_statements) {
-        summary.organizations_created += static_cast<std::size_t>(results[index].affected_rows());
+    for (const auto index : plan.organization_statements) {
+        plan.summary.organizations_created +=
+            static_cast<std::size_t>(results[index].affected_rows());
     }
-    co_return summary;
+    co_return plan.summary;
 }
 
 std::string redact_uri(std::string_view uri) {

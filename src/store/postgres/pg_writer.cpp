@@ -124,7 +124,7 @@ net::awaitable<void> PgWriter::commit(std::vector<Job>& batch) {
     if (!failure) {
         for (std::size_t i = 0; i < batch.size(); ++i) {
             // A write that changed nothing found what it needed missing: it failed alone.
-            complete(batch[i], changed[i] ? nullptr : std::make_exception_ptr(StoreFailure()));
+            complete(batch[i], changed[i] ? nullptr : std::make_exception_ptr(WriteSkipped()));
         }
         co_return;
     }
@@ -135,7 +135,7 @@ net::awaitable<void> PgWriter::commit(std::vector<Job>& batch) {
             const std::vector<Job*> alone_job{&job};
             const auto alone = co_await run_transaction(alone_job);
             if (!alone[0]) {
-                error = std::make_exception_ptr(StoreFailure());
+                error = std::make_exception_ptr(WriteSkipped());
             }
         } catch (const PgError& refused) {
             util::log_error(std::string("PostgreSQL refused a write: ") + refused.what());

@@ -108,7 +108,7 @@ net::awaitable<std::optional<AgentWithPublishedVersion>> SqliteStore::live_agent
     });
 }
 
-net::awaitable<void> SqliteStore::create_thread(const ThreadRecord& thread) {
+net::awaitable<void> SqliteStore::create_thread(const ThreadRecord& thread, std::int64_t) {
     // The job runs on the writer's thread while this coroutine is suspended, so the
     // reference to `thread` stays valid until the commit completes.
     WriteJob job = [&thread](WriteContext& context) { context.threads.insert(thread); };
@@ -132,7 +132,7 @@ net::awaitable<std::vector<ThreadRecord>> SqliteStore::list_threads(
 }
 
 net::awaitable<std::optional<ThreadRecord>> SqliteStore::update_thread(
-    std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) {
+    std::string_view organization_id, std::string_view thread_id, std::int64_t, ThreadEdit edit) {
     // Read, edit and write in one writer job: the single writer's order is the row lock,
     // so concurrent changes of one thread each see the one before.
     std::optional<ThreadRecord> updated;

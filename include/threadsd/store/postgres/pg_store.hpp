@@ -2,14 +2,20 @@
 // The PostgreSQL store: a pool of connections for reads and row-locked changes, and the
 // group-commit writer for creates. Every call suspends on the socket, never blocks.
 //
-// The catalog (keys, Clerk mappings) is read with the generation in the same query, so a
-// key revoked through any process sharing the store is refused by the very next request.
+// The catalog (keys, agents, Clerk mappings) is kept in memory, per catalog generation
+// (store/catalog_cache.hpp): a request's credentials and agent cost no round trip. What
+// keeps that exact across processes is the generation's row, which triggers move in the
+// same transaction as any change of the catalog (schema/postgres/0001_initial.sql): every
+// request reads it in the same round trip as its own statement (a create's INSERT checks
+// it in its WHERE), and a request that finds it moved is checked again (CatalogChanged).
+// A key revoked through any process is refused by the next request that reaches here.
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
 #include <string>
 
+#include "threadsd/store/catalog_cache.hpp"
 #include "threadsd/store/options.hpp"
 #include "threadsd/store/postgres/connection_pool.hpp"
 #include "threadsd/store/postgres/pg_writer.hpp"
@@ -35,8 +41,10 @@ class PgStore final : public Store {
     boost::asio::awaitable<std::optional<AgentWithPublishedVersion>> live_agent(
         std::string_view organization_id, std::string_view agent_id,
         std::int64_t generation) override;
+    boost::asio::awaitable<void> confirm_catalog(std::int64_t generation) override;
 
-    boost::asio::awaitable<void> create_thread(const ThreadRecord& thread) override;
+    boost::asio::awaitable<void> create_thread(const ThreadRecord& thread,
+                                               std::int64_t generation) override;
     boost::asio::awaitable<bool> find_thread(std::string_view organization_id,
                                              std::string_view thread_id, std::int64_t generation,
                                              ThreadRecord& thread) override;
@@ -44,7 +52,8 @@ class PgStore final : public Store {
         std::string_view organization_id, const ThreadFilter& filter, std::size_t limit,
         std::int64_t generation) override;
     boost::asio::awaitable<std::optional<ThreadRecord>> update_thread(
-        std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) override;
+        std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
+        ThreadEdit edit) override;
 
     boost::asio::awaitable<void> probe_writable() override;
     bool making_progress(std::chrono::microseconds limit) const override;
@@ -75,8 +84,12 @@ class PgStore final : public Store {
     /// Runs `batch` on a pooled connection; a refusal or a lost connection become the
     /// store's own errors (StoreFailure, StoreUnavailable).
     boost::asio::awaitable<std::vector<PgResult>> run(std::vector<PgStatement> batch);
+    /// Notes the generation in `result` (one row, one column); throws CatalogChanged
+    /// unless it is `expected`.
+    void check_generation(const PgResult& result, std::int64_t expected);
 
     std::string description_;  ///< The URI without its password.
+    CatalogCache catalog_;     ///< Keys, agents and Clerk mappings, per generation.
     ConnectionPool pool_;      ///< Connections for requests and the operator's commands.
     PgWriter writer_;          ///< Group commit of creates.
 };

@@ -19,6 +19,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@
 #include "threadsd/util/latency_histogram.hpp"
 
 namespace threadsd::store::postgres {
+
+/// A write one of whose statements changed no row (its WHERE found what it needs missing):
+/// nothing of it was stored, and its neighbours in the batch were not affected.
+class WriteSkipped : public std::runtime_error {
+  public:
+    WriteSkipped() : std::runtime_error("a write changed no row") {}
+};
 
 /// The process's single writer to one PostgreSQL store; thread-safe.
 class PgWriter {
@@ -43,8 +51,9 @@ class PgWriter {
 
     /// Runs `statements` in the next group transaction, each of which must change at least
     /// one row; completes once COMMIT has returned. Throws WriteQueueFull (not queued),
-    /// StoreUnavailable (the server cannot be reached; nothing was written) or StoreFailure
-    /// (refused, or the connection broke during the transaction: it may have committed).
+    /// StoreUnavailable (the server cannot be reached; nothing was written), WriteSkipped
+    /// or StoreFailure (refused, or the connection broke during the transaction: it may
+    /// have committed).
     boost::asio::awaitable<void> write(std::vector<PgStatement> statements);
 
     /// Writes queued or being committed now.

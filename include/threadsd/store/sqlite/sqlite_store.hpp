@@ -66,8 +66,11 @@ class SqliteStore final : public Store {
     boost::asio::awaitable<std::optional<AgentWithPublishedVersion>> live_agent(
         std::string_view organization_id, std::string_view agent_id,
         std::int64_t generation) override;
+    /// Always current: the request read the generation from the file when it began.
+    boost::asio::awaitable<void> confirm_catalog(std::int64_t) override { co_return; }
 
-    boost::asio::awaitable<void> create_thread(const ThreadRecord& thread) override;
+    boost::asio::awaitable<void> create_thread(const ThreadRecord& thread,
+                                               std::int64_t generation) override;
     boost::asio::awaitable<bool> find_thread(std::string_view organization_id,
                                              std::string_view thread_id, std::int64_t generation,
                                              ThreadRecord& thread) override;
@@ -75,7 +78,8 @@ class SqliteStore final : public Store {
         std::string_view organization_id, const ThreadFilter& filter, std::size_t limit,
         std::int64_t generation) override;
     boost::asio::awaitable<std::optional<ThreadRecord>> update_thread(
-        std::string_view organization_id, std::string_view thread_id, ThreadEdit edit) override;
+        std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
+        ThreadEdit edit) override;
 
     boost::asio::awaitable<void> probe_writable() override;
     bool making_progress(std::chrono::microseconds limit) const override;
