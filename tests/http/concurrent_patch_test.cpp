@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/demo_server.hpp"
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/plain_http_client.hpp"
@@ -31,17 +32,9 @@ namespace http = boost::beast::http;
 constexpr int kWorkers = 8;
 constexpr int kPatchesPerWorker = 25;
 
-/// One server on a demo store for the whole suite.
-struct ConcurrentState {
-    TempDir dir;
-    std::string db = new_store(dir, "concurrent.db");
-    std::string key = create_demo_key(db);
-    ServerProcess server{db};
-};
+using ConcurrentServer = SuiteState<DemoServerState>;
 
-using ConcurrentServer = SuiteState<ConcurrentState>;
-
-ConcurrentState& patch_race_fixture() {
+DemoServerState& patch_race_fixture() {
     return ConcurrentServer::get();
 }
 

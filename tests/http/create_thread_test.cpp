@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/demo_server.hpp"
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
@@ -25,18 +26,10 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-/// One server on a fresh store with a demo key, shared by every test of the suite.
-struct CreateState {
-    TempDir dir;
-    std::string db = new_store(dir, "threads.db");
-    std::string key = create_demo_key(db);  // Also creates and seeds the store.
-    ServerProcess server{db};
-};
-
 /// The suite fixture: one server for every test.
-using CreateServer = SuiteState<CreateState>;
+using CreateServer = SuiteState<DemoServerState>;
 
-CreateState& create_fixture() {
+DemoServerState& create_fixture() {
     return CreateServer::get();
 }
 

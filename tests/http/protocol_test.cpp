@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/demo_server.hpp"
 #include "support/error_envelope.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -23,18 +24,10 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-/// One server with a demo key for the whole suite.
-struct ProtocolState {
-    TempDir dir;
-    std::string db = new_store(dir, "protocol.db");
-    std::string key = create_demo_key(db);
-    ServerProcess server{db};
-};
-
 /// The suite fixture: one server for every test.
-using ProtocolServer = SuiteState<ProtocolState>;
+using ProtocolServer = SuiteState<DemoServerState>;
 
-ProtocolState& protocol_fixture() {
+DemoServerState& protocol_fixture() {
     return ProtocolServer::get();
 }
 
