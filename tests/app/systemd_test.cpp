@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,18 +43,44 @@ std::pair<int, std::string> shell(const std::string& command) {
 }
 
 /// Copies of the units in systemd/ whose ExecStart runs the binary under test, which
-/// systemd-analyze verify wants to exist.
+/// systemd-analyze verify wants to exist; the replica templates as instance 8081.
 fs::path units_for_the_built_binary(const TempDir& dir) {
     const fs::path source = fs::path(THREADSD_SOURCE_DIR) / "systemd";
-    for (const char* unit : {"threadsd.service", "threadsd.socket"}) {
+    for (const auto& [unit, copy] : {std::pair{"threadsd.service", "threadsd.service"},
+                                     std::pair{"threadsd.socket", "threadsd.socket"},
+                                     std::pair{"threadsd@.service", "threadsd@8081.service"},
+                                     std::pair{"threadsd@.socket", "threadsd@8081.socket"}}) {
         std::string text = read_file(source / unit);
         const std::string installed = "/usr/local/bin/threadsd";
         if (const auto at = text.find(installed); at != std::string::npos) {
             text.replace(at, installed.size(), fs::absolute(threadsd_binary()).string());
         }
-        write_file(dir.path() / unit, text);
+        write_file(dir.path() / copy, text);
     }
     return dir.path();
+}
+
+/// Checks that `systemd-analyze verify` accepts `units` (paths in `dir`) without a word.
+void check_verified(const fs::path& dir, const std::string& units) {
+    const auto [verified, output] =
+        shell("cd '" + dir.string() + "' && systemd-analyze verify " + units);
+    BOOST_TEST(verified == 0, output);
+    BOOST_TEST(output.empty(), output);
+}
+
+/// The lines of the [Service] section of `unit`, comments and blank lines left out.
+std::vector<std::string> service_lines(const std::string& unit) {
+    std::istringstream in(read_file(fs::path(THREADSD_SOURCE_DIR) / "systemd" / unit));
+    std::vector<std::string> lines;
+    bool inside = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("[")) {
+            inside = line == "[Service]";
+        } else if (inside && !line.empty() && !line.starts_with("#")) {
+            lines.push_back(line);
+        }
+    }
+    return lines;
 }
 
 /// A datagram socket bound to a path, where the server's sd_notify messages arrive.
@@ -133,11 +160,7 @@ BOOST_AUTO_TEST_SUITE(systemd_units)
 BOOST_AUTO_TEST_CASE(the_units_verify_and_the_service_is_rated_ok) {
     TempDir dir;
     const auto units = units_for_the_built_binary(dir);
-    const auto [verified, verify_output] = shell("cd '" + units.string() +
-                                                 "' && systemd-analyze verify ./threadsd.socket"
-                                                 " ./threadsd.service");
-    BOOST_TEST(verified == 0, verify_output);
-    BOOST_TEST(verify_output.empty(), verify_output);
+    check_verified(units, "./threadsd.socket ./threadsd.service");
 
     const auto [rated, security] = shell("cd '" + units.string() +
                                          "' && systemd-analyze security --offline=yes"
@@ -148,6 +171,21 @@ BOOST_AUTO_TEST_CASE(the_units_verify_and_the_service_is_rated_ok) {
     BOOST_TEST_REQUIRE(std::regex_search(security, match, overall), security);
     BOOST_TEST(std::stod(match[1]) < 5.0, "exposure " << match[1]);
     BOOST_TEST(match[2] == "OK");
+}
+
+BOOST_AUTO_TEST_CASE(the_replica_template_verifies_and_is_the_service_but_for_its_store) {
+    TempDir dir;
+    check_verified(units_for_the_built_binary(dir),
+                   "./threadsd@8081.socket ./threadsd@8081.service");
+
+    // The sandbox and every other setting are the single server's: only where the store
+    // comes from differs (a replica must be given a PostgreSQL URI, never the local file).
+    auto single = service_lines("threadsd.service");
+    auto replica = service_lines("threadsd@.service");
+    std::erase(single, "EnvironmentFile=-/etc/threadsd/threadsd.env");
+    std::erase(single, "Environment=THREADSD_DB=/var/lib/threadsd/threadsd.db");
+    std::erase(replica, "EnvironmentFile=/etc/threadsd/threadsd.env");
+    BOOST_TEST(single == replica, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(ready_watchdog_and_stopping_reach_the_notify_socket) {
