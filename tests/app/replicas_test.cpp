@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -264,6 +265,48 @@ BOOST_AUTO_TEST_CASE(a_create_that_never_reached_a_replica_goes_to_the_next) {
         create_thread_ok(client, key, create_body(kSupportBot));
     }
     BOOST_TEST(StoreRows(uri).scalar("SELECT count(*) FROM threads") == "4");
+}
+
+BOOST_AUTO_TEST_CASE(replicas_started_at_once_on_an_empty_database_migrate_it_once) {
+    const auto uri = postgres_cluster().create_database();
+    std::vector<std::unique_ptr<ServerProcess>> replicas(3);
+    std::vector<std::thread> starting;
+    for (auto& replica : replicas) {
+        starting.emplace_back([&replica, &uri] {
+            try {
+                replica = std::make_unique<ServerProcess>(uri);
+            } catch (...) {
+                // Left null: checked below, on the test's own thread.
+            }
+        });
+    }
+    for (auto& thread : starting) {
+        thread.join();
+    }
+    StoreRows rows(uri);
+    BOOST_TEST(rows.scalar("SELECT version FROM threadsd_schema") == "1");
+    // The demo data went in once, by whichever replica created the schema.
+    BOOST_TEST(rows.scalar("SELECT count(*) FROM organizations") == "1");
+    BOOST_TEST(rows.scalar("SELECT count(*) FROM agents") ==
+               rows.scalar("SELECT count(DISTINCT id) FROM agents"));
+    const auto key = create_demo_key(uri);
+    for (const auto& replica : replicas) {
+        BOOST_REQUIRE(replica);
+        HttpClient client(replica->port());
+        create_thread_ok(client, key, create_body(kSupportBot));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_replica_older_than_the_schema_refuses_to_start_naming_both_versions) {
+    const auto uri = postgres_cluster().create_database();
+    run_ok({"migrate", "--db", uri});
+    // A newer binary has been here: the schema is one version past this one.
+    StoreRows(uri).scalar("UPDATE threadsd_schema SET version = version + 1 RETURNING version");
+    const auto refused = run_threadsd_bounded({"serve", "--db", uri, "--listen", "127.0.0.1:0"});
+    BOOST_TEST(refused.exit_code != 0);
+    BOOST_TEST(std::count(refused.err.begin(), refused.err.end(), '\n') == 1, refused.err);
+    BOOST_TEST(refused.err.find("version 2") != std::string::npos, refused.err);
+    BOOST_TEST(refused.err.find("threadsd's 1") != std::string::npos, refused.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
