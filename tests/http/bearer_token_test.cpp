@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "support/clerk_session.hpp"
 #include "support/error_envelope.hpp"
 #include "support/files.hpp"
 #include "support/http_client.hpp"
@@ -33,8 +34,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using boost::beast::http::verb;
 
-constexpr const char* kIssuer = "https://clerk.threadsd.test";
-constexpr const char* kApp = "https://app.threadsd.test";
 constexpr const char* kClerkDemo = "org_2demo";
 constexpr const char* kClerkOther = "org_2other";
 constexpr const char* kClerkUnmapped = "org_2nobody";
@@ -42,39 +41,23 @@ constexpr const char* kClerkUnmapped = "org_2nobody";
 constexpr const char* kSecondOrganization = "8e5a0000-0000-4000-8000-0000000000c7";
 constexpr const char* kSecondAgent = "8e5a0000-0000-4000-8000-00000000a0c7";
 
-/// The suite's signing keys, made once (RSA generation is slow under the sanitizers).
-const TestRsaKey& clerk_key() {
-    static const TestRsaKey key;
-    return key;
-}
+/// A second signing key, made once.
 const TestRsaKey& rotated_key() {
     static const TestRsaKey key;
     return key;
 }
 
-/// Seconds since the epoch, as the server's clock reads them.
-std::int64_t now_seconds() {
-    return static_cast<std::int64_t>(std::time(nullptr));
+/// Claims of a session token of the demo organization's Clerk organization, valid now.
+json::object session_claims() {
+    return threadsd::test::session_claims(kClerkDemo);
 }
+using threadsd::test::session_claims;
 
-/// An RS256 header naming `kid`.
-json::object header_for(const char* kid) {
-    return {{"alg", "RS256"}, {"typ", "JWT"}, {"kid", kid}};
+/// A token of session_claims().
+std::string session_token() {
+    return threadsd::test::session_token(session_claims());
 }
-
-/// Claims of a Clerk session token of `clerk_organization`, valid now.
-json::object session_claims(const char* clerk_organization = kClerkDemo) {
-    const auto now = now_seconds();
-    return {{"iss", kIssuer},  {"sub", "user_2abc"},
-            {"azp", kApp},     {"sid", "sess_2abc"},
-            {"iat", now - 5},  {"nbf", now - 5},
-            {"exp", now + 60}, {"o", {{"id", clerk_organization}, {"rol", "admin"}}}};
-}
-
-/// A token signed by clerk_key() under kid ins_1.
-std::string session_token(const json::object& claims = session_claims()) {
-    return signed_token(clerk_key(), header_for("ins_1"), claims);
-}
+using threadsd::test::session_token;
 
 /// Replaces `path` whole, as an operator should (write, then rename over it).
 void replace_file(const fs::path& path, const std::string& content) {
@@ -95,13 +78,7 @@ struct ClerkServer {
                 json::array{import_version("8e5a0000-0000-4000-8000-00000000c0c7", 1, true)})}));
         run_ok({"clerk", "map", kClerkDemo, "--org", demo::kOrganization, "--db", db});
         run_ok({"clerk", "map", kClerkOther, "--org", kSecondOrganization, "--db", db});
-        write_file(jwks, jwks_document({{"ins_1", &clerk_key()}}));
-        std::vector<std::string> options{"--clerk-jwks",
-                                         jwks.string(),
-                                         "--clerk-issuer",
-                                         kIssuer,
-                                         "--clerk-authorized-parties",
-                                         std::string("https://admin.threadsd.test,") + kApp};
+        auto options = clerk_serve_options(jwks);
         if (with_pem) {
             write_file(dir.path() / "clerk.pem", rotated_key().public_pem());
             options.push_back("--clerk-public-key");
@@ -347,7 +324,7 @@ BOOST_AUTO_TEST_CASE(a_pem_key_verifies_tokens_of_any_kid) {
     run_ok({"clerk", "map", kClerkDemo, "--org", demo::kOrganization, "--db", db});
     const auto pem = dir.file("clerk.pem");
     write_file(pem, clerk_key().public_pem());
-    ServerProcess server(db, {"--clerk-public-key", pem, "--clerk-issuer", kIssuer});
+    ServerProcess server(db, {"--clerk-public-key", pem, "--clerk-issuer", kClerkIssuer});
     HttpClient client(server.port());
     const Headers json_type{{"Content-Type", "application/json"}};
     for (const char* kid : {"ins_1", "ins_anything"}) {
@@ -481,7 +458,7 @@ BOOST_AUTO_TEST_CASE(unusable_key_files_stop_serve_with_one_line) {
              {"--clerk-jwks", weak, "shorter than 2048 bits"},
              {"--clerk-jwks", dir.file("missing.json"), "cannot read"}}) {
         const auto result = run_threadsd_bounded({"serve", "--listen", "127.0.0.1:0", "--db", db,
-                                                  option, file, "--clerk-issuer", kIssuer});
+                                                  option, file, "--clerk-issuer", kClerkIssuer});
         BOOST_TEST(result.exit_code == 1, option << " " << file);
         BOOST_TEST(result.err.find(says) != std::string::npos, result.err);
         BOOST_TEST(std::count(result.err.begin(), result.err.end(), '\n') == 1);
