@@ -44,7 +44,11 @@ RequestHandler::RequestHandler(Router router, auth::Authenticator& authenticator
       authenticator_(authenticator),
       api_(api),
       rate_limiter_(default_rate_limit),
-      operations_(store, metrics_) {}
+      operations_(store, metrics_) {
+    if (store.shares_rate_limits()) {
+        shared_rate_limiter_.emplace(store);
+    }
+}
 
 std::optional<RouteId> RequestHandler::route_of(const Request& head) const {
     const auto route = router_.match(head.method(), head.target());
@@ -80,7 +84,16 @@ net::awaitable<std::variant<Admission, Response>> RequestHandler::admit(
         }
         const auto& who = std::get<auth::Caller>(checked);
         const auto rate = rate_limiter_.rate_for(who.rate_limit);
-        const auto retry_after = rate_limiter_.admit(who.key_id, rate);
+        std::optional<std::uint32_t> retry_after;
+        if (rate != 0 && shared_rate_limiter_) {
+            auto charged = co_await charge_shared(who, rate, request_id);
+            if (auto* failed = std::get_if<Response>(&charged)) {
+                co_return std::move(*failed);
+            }
+            retry_after = std::get<std::optional<std::uint32_t>>(charged);
+        } else {
+            retry_after = rate_limiter_.admit(who.key_id, rate);
+        }
         if (!retry_after) {
             co_return Admission{std::get<RouteMatch>(std::move(route)),
                                 std::get<auth::Caller>(std::move(checked)), request_id};
@@ -107,6 +120,21 @@ net::awaitable<std::variant<Admission, Response>> RequestHandler::admit(
                                            *retry_after);
         }
     }
+}
+
+net::awaitable<std::variant<std::optional<std::uint32_t>, Response>> RequestHandler::charge_shared(
+    const auth::Caller& who, std::uint32_t rate, std::string_view request_id) {
+    try {
+        co_return co_await shared_rate_limiter_->admit(who.key_id, rate);
+    } catch (const store::StoreUnavailable&) {
+        // Not admitted on trust: replicas that cannot count together would let the key
+        // through at their number times its rate.
+    } catch (const std::exception& error) {
+        util::log_error("request " + std::string(request_id) +
+                        ": leasing a rate budget failed: " + error.what());
+        co_return error_response(kInternalError);
+    }
+    co_return retry_later_response(kStoreUnavailable, 1);
 }
 
 net::awaitable<std::variant<auth::Caller, Response>> RequestHandler::check_credentials(

@@ -9,14 +9,18 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/clerk_session.hpp"
 #include "support/error_envelope.hpp"
+#include "support/files.hpp"
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
 #include "support/nginx_process.hpp"
@@ -25,6 +29,7 @@
 #include "support/process.hpp"
 #include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
+#include "threadsd/store/postgres/migrations.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -35,19 +40,25 @@ constexpr const char* kSupportBot = "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e01";
 
 /// One database, three replicas on it and nginx in front of them.
 struct Deployment {
-    std::string uri = postgres_cluster().create_database();
-    std::string key = create_demo_key(uri);
-    std::vector<std::unique_ptr<ServerProcess>> replicas = [this] {
-        std::vector<std::unique_ptr<ServerProcess>> started;
+    /// Replicas on `uri` (a database of the suite's cluster unless given), each run with
+    /// `serve_options`.
+    explicit Deployment(std::string database = postgres_cluster().create_database(),
+                        const std::vector<std::string>& serve_options = {})
+        : uri(std::move(database)), key(create_demo_key(uri)) {
         for (int i = 0; i < 3; ++i) {
-            started.push_back(std::make_unique<ServerProcess>(uri));
+            replicas.push_back(std::make_unique<ServerProcess>(uri, serve_options));
         }
-        return started;
-    }();
-    NginxProcess nginx{{replicas[0]->port(), replicas[1]->port(), replicas[2]->port()}};
+        nginx.emplace(std::vector<unsigned short>{replicas[0]->port(), replicas[1]->port(),
+                                                  replicas[2]->port()});
+    }
 
     /// A client of replica `i` directly.
     HttpClient replica(std::size_t i) const { return HttpClient(replicas.at(i)->port()); }
+
+    std::string uri;                                       ///< The database.
+    std::string key;                                       ///< A key of the demo organization.
+    std::vector<std::unique_ptr<ServerProcess>> replicas;  ///< threadsd, three times.
+    std::optional<NginxProcess> nginx;                     ///< In front of all three.
 };
 
 /// The id of a 200 create's thread.
@@ -65,6 +76,108 @@ std::pair<std::vector<std::string>, std::string> page_ids(HttpClient& client,
         ids.push_back(id_of(thread));
     }
     return {ids, page.next_cursor.value_or("")};
+}
+
+/// Clients creating threads through nginx until stopped, each create on a new connection
+/// so that nginx spreads them over the replicas. Only a 200 is a promise: a create a
+/// replica had in hand when it died, or whose COMMIT went unanswered, gets a 500 (it may
+/// have been stored), and one that got no answer promised nothing.
+class CreateLoad {
+  public:
+    /// Starts `clients` clients sending creates with `key` to nginx on `port`.
+    CreateLoad(unsigned short port, const std::string& key, int clients) {
+        for (int c = 0; c < clients; ++c) {
+            clients_.emplace_back([this, port, key] {
+                while (!stop_) {
+                    send(port, key);
+                }
+            });
+        }
+    }
+    ~CreateLoad() { stop(); }
+    CreateLoad(const CreateLoad&) = delete;
+    CreateLoad& operator=(const CreateLoad&) = delete;
+
+    /// Stops the clients once their requests in flight are answered.
+    void stop() {
+        stop_ = true;
+        for (auto& client : clients_) {
+            if (client.joinable()) {
+                client.join();
+            }
+        }
+    }
+
+    /// How many creates got a 200 so far.
+    std::size_t acknowledged_count() const {
+        std::lock_guard lock(mutex_);
+        return acknowledged_.size();
+    }
+
+    /// Waits (30 s at most) until `count` creates got a 200; false if they did not.
+    bool wait_for(std::size_t count) const {
+        for (int i = 0; i < 600 && acknowledged_count() < count; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return acknowledged_count() >= count;
+    }
+
+    /// The ids of the threads whose create got a 200.
+    std::set<std::string> acknowledged() const {
+        std::lock_guard lock(mutex_);
+        return acknowledged_;
+    }
+
+    /// How many answers had `status`.
+    int answers(unsigned status) const {
+        std::lock_guard lock(mutex_);
+        const auto found = statuses_.find(status);
+        return found == statuses_.end() ? 0 : found->second;
+    }
+
+    /// Answers other than 200, 500 and 503, with their bodies.
+    std::vector<std::string> unexpected() const {
+        std::lock_guard lock(mutex_);
+        return unexpected_;
+    }
+
+  private:
+    /// One create on a new connection.
+    void send(unsigned short port, const std::string& key) {
+        try {
+            PlainHttpClient client(port, std::chrono::seconds(30));
+            const auto result = client.request(
+                boost::beast::http::verb::post, kCreatePath, create_body(kSupportBot),
+                {{"Content-Type", "application/json"}, {"X-API-Key", key}});
+            std::lock_guard lock(mutex_);
+            ++statuses_[result.status];
+            if (result.status == 200) {
+                acknowledged_.insert(
+                    std::string(json::parse(result.body).at("thread").at("id").as_string()));
+            } else if (result.status != 500 && result.status != 503) {
+                unexpected_.push_back(std::to_string(result.status) + " " + result.body);
+            }
+        } catch (const std::exception&) {
+            // No answer: nothing was promised.
+        }
+    }
+
+    mutable std::mutex mutex_;             ///< Guards what the clients record.
+    std::set<std::string> acknowledged_;   ///< Ids of every 200.
+    std::map<unsigned, int> statuses_;     ///< Answers by status.
+    std::vector<std::string> unexpected_;  ///< Statuses no create should get, with bodies.
+    std::atomic<bool> stop_{false};        ///< Set to stop the clients.
+    std::vector<std::thread> clients_;     ///< The clients.
+};
+
+/// How many of the threads `ids` the database `uri` holds.
+std::size_t stored_count(const std::string& uri, const std::set<std::string>& ids) {
+    std::string list;
+    for (const auto& id : ids) {
+        list += (list.empty() ? "" : ",") + id;
+    }
+    return std::stoul(StoreRows(uri).scalar("SELECT count(*) FROM threads WHERE id = ANY('{" +
+                                            list + "}'::uuid[])"));
 }
 
 }  // namespace
@@ -119,7 +232,7 @@ BOOST_AUTO_TEST_CASE(an_import_through_the_command_line_is_seen_by_every_replica
 
 BOOST_AUTO_TEST_CASE(a_cursor_walk_gives_the_same_pages_whichever_replica_serves_each) {
     Deployment deployment;
-    HttpClient through_nginx(deployment.nginx.port());
+    HttpClient through_nginx(deployment.nginx->port());
     std::vector<std::string> created;
     for (int i = 0; i < 17; ++i) {
         created.push_back(
@@ -190,67 +303,28 @@ BOOST_AUTO_TEST_CASE(closing_a_closed_thread_is_a_409_on_every_replica) {
                 "CONFLICT", "already closed");
         }
     }
-    HttpClient through_nginx(deployment.nginx.port());
+    HttpClient through_nginx(deployment.nginx->port());
     check_error(close_thread(through_nginx, deployment.key, id), 409, "CONFLICT");
 }
 
 BOOST_AUTO_TEST_CASE(a_replica_killed_under_load_loses_no_acknowledged_thread) {
     Deployment deployment;
-    std::mutex mutex;
-    std::set<std::string> acknowledged;  // ids of every 200
-    std::atomic<bool> killed{false};
-    std::atomic<int> after_kill{0};  // 200s answered after the kill
-    std::atomic<bool> stop{false};
-    std::atomic<int> retry_later{0};  // 503s: a request nginx could not place anywhere
-    std::vector<std::thread> clients;
-    for (int c = 0; c < 6; ++c) {
-        clients.emplace_back([&] {
-            while (!stop) {
-                // A new connection each time, so nginx spreads them over the replicas. A
-                // create the killed replica had in hand gets nginx's 500 (it may have been
-                // stored); only 200s are promises.
-                try {
-                    PlainHttpClient client(deployment.nginx.port(), std::chrono::seconds(30));
-                    const auto result = client.request(
-                        boost::beast::http::verb::post, kCreatePath, create_body(kSupportBot),
-                        {{"Content-Type", "application/json"}, {"X-API-Key", deployment.key}});
-                    retry_later += result.status == 503 ? 1 : 0;
-                    if (result.status == 200) {
-                        std::lock_guard lock(mutex);
-                        acknowledged.insert(std::string(
-                            json::parse(result.body).at("thread").at("id").as_string()));
-                        after_kill += killed ? 1 : 0;
-                    }
-                } catch (const std::exception&) {
-                    // No answer: nothing was promised.
-                }
-            }
-        });
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    CreateLoad load(deployment.nginx->port(), deployment.key, 6);
+    BOOST_TEST_REQUIRE(load.wait_for(20));
     deployment.replicas[1]->kill9();
-    killed = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    stop = true;
-    for (auto& client : clients) {
-        client.join();
-    }
+    const auto before_kill = load.acknowledged_count();
+    // The others go on serving through nginx.
+    BOOST_TEST(load.wait_for(before_kill + 20), "no 200 after the kill");
+    load.stop();
 
-    // The others went on serving through nginx, and every acknowledged thread is stored.
-    BOOST_TEST(after_kill.load() > 20);
     // Nothing was refused outright: nginx placed every request on a live replica (one in
     // flight on the dead replica's connection gets nginx's 500, "it may have taken effect").
-    BOOST_TEST(retry_later.load() == 0);
-    BOOST_TEST_REQUIRE(!acknowledged.empty());
-    std::string ids;
-    for (const auto& id : acknowledged) {
-        ids += (ids.empty() ? "" : ",") + id;
-    }
-    const auto stored =
-        StoreRows(deployment.uri)
-            .scalar("SELECT count(*) FROM threads WHERE id = ANY('{" + ids + "}'::uuid[])");
-    BOOST_TEST(stored == std::to_string(acknowledged.size()));
-    HttpClient through_nginx(deployment.nginx.port());
+    BOOST_TEST(load.answers(503) == 0);
+    BOOST_TEST(load.unexpected().empty(), load.unexpected().size() << " unexpected answers");
+    // Every acknowledged thread is stored, and served through nginx.
+    const auto acknowledged = load.acknowledged();
+    BOOST_TEST(stored_count(deployment.uri, acknowledged) == acknowledged.size());
+    HttpClient through_nginx(deployment.nginx->port());
     get_thread_ok(through_nginx, deployment.key, *acknowledged.begin());
 }
 
@@ -265,6 +339,123 @@ BOOST_AUTO_TEST_CASE(a_create_that_never_reached_a_replica_goes_to_the_next) {
         create_thread_ok(client, key, create_body(kSupportBot));
     }
     BOOST_TEST(StoreRows(uri).scalar("SELECT count(*) FROM threads") == "4");
+}
+
+BOOST_AUTO_TEST_CASE(a_keys_rate_holds_for_the_deployment_not_per_replica) {
+    Deployment deployment;
+    constexpr int kRate = 10;
+    const auto limited =
+        create_key(deployment.uri, demo::kOrganization, {"--rate", std::to_string(kRate)});
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (std::size_t i = 0; i < 3; ++i) {
+        clients.push_back(std::make_unique<HttpClient>(deployment.replicas[i]->port()));
+    }
+    // The windows are the database clock's seconds: count those the burst touched.
+    const StoreRows database(deployment.uri);
+    const auto clock_second = [&] {
+        return std::stoll(
+            database.scalar("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint"));
+    };
+    const auto first_window = clock_second();
+    int admitted = 0;
+    std::vector<int> refused(3, 0);
+    for (int i = 0; i < 150; ++i) {
+        const auto response =
+            clients[i % 3]->request(boost::beast::http::verb::get, "/api/v1/threads?limit=1",
+                                    std::nullopt, {{"X-API-Key", limited}});
+        if (response.status() == 200u) {
+            ++admitted;
+            continue;
+        }
+        check_error(response, 429, "TOO_MANY_REQUESTS", "rate limit of 10");
+        BOOST_TEST(response.header("Retry-After") == "1");
+        ++refused[i % 3];
+    }
+    const auto windows = clock_second() - first_window + 1;
+    BOOST_TEST_MESSAGE(admitted << " admitted in " << windows << " windows");
+    // Counted per replica, three full buckets would have let 30 through at once.
+    BOOST_TEST(admitted <= kRate * windows);
+    BOOST_TEST(admitted >= kRate);
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(refused[i] > 0, "replica " << i << " refused nothing");
+    }
+    // A key without a limit costs no lease: the table holds the limited key alone.
+    for (int i = 0; i < 30; ++i) {
+        create_thread_ok(*clients[i % 3], deployment.key, create_body(kSupportBot));
+    }
+    BOOST_TEST(database.scalar("SELECT string_agg(key_id, ',') FROM rate_budgets") ==
+               key_id_of(deployment.uri, limited));
+}
+
+BOOST_AUTO_TEST_CASE(a_clerk_organization_unmapped_through_one_replica_is_refused_by_every_one) {
+    TempDir dir;
+    const auto uri = postgres_cluster().create_database();
+    run_ok({"clerk", "map", "org_2replicas", "--org", demo::kOrganization, "--db", uri});
+    Deployment deployment(uri, clerk_serve_options(dir.path() / "jwks.json"));
+    const auto token = session_token(session_claims("org_2replicas"));
+    const Headers bearer{{"Content-Type", "application/json"},
+                         {"Authorization", "Bearer " + token}};
+    for (std::size_t i = 0; i < 3; ++i) {  // each replica has the mapping in its cache
+        auto client = deployment.replica(i);
+        BOOST_TEST(client
+                       .request(boost::beast::http::verb::post, kCreatePath,
+                                create_body(kSupportBot), bearer)
+                       .status() == 200u);
+    }
+    run_ok({"clerk", "unmap", "org_2replicas", "--db", uri});
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST_CONTEXT("replica " << i) {
+            auto client = deployment.replica(i);
+            check_error(client.request(boost::beast::http::verb::post, kCreatePath,
+                                       create_body(kSupportBot), bearer),
+                        401, "UNAUTHORIZED", "not mapped");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_restarted_under_load_gives_503s_then_every_replica_recovers) {
+    // A cluster of this test's own, since it is stopped on purpose.
+    PostgresCluster cluster;
+    Deployment deployment(cluster.create_database());
+    CreateLoad load(deployment.nginx->port(), deployment.key, 4);
+    BOOST_TEST_REQUIRE(load.wait_for(60));
+    cluster.stop();
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto client = deployment.replica(i);
+        check_error(client.request(boost::beast::http::verb::get, "/readyz", std::nullopt, {}), 503,
+                    "SERVICE_UNAVAILABLE");
+    }
+    // The clients meet the outage before it ends.
+    for (int i = 0; i < 200 && load.answers(503) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const auto before_restart = load.acknowledged_count();
+    cluster.start();
+    BOOST_TEST(load.wait_for(before_restart + 60), "no recovery without a restart");
+    load.stop();
+    // 503s while it was down (500s for batches whose COMMIT went unanswered), nothing else.
+    BOOST_TEST(load.answers(503) > 0);
+    BOOST_TEST(load.unexpected().empty(), load.unexpected().size() << " unexpected answers");
+
+    // Every replica serves again without a restart (a pool waits at most two seconds
+    // between attempts to connect), and every 200 is stored.
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST_CONTEXT("replica " << i) {
+            auto client = deployment.replica(i);
+            unsigned ready = 0;
+            for (int attempt = 0; attempt < 100 && ready != 200u; ++attempt) {
+                if (attempt > 0) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                }
+                ready = client.request(boost::beast::http::verb::get, "/readyz", std::nullopt, {})
+                            .status();
+            }
+            BOOST_TEST(ready == 200u);
+            create_thread_ok(client, deployment.key, create_body(kSupportBot));
+        }
+    }
+    const auto acknowledged = load.acknowledged();
+    BOOST_TEST(stored_count(deployment.uri, acknowledged) == acknowledged.size());
 }
 
 BOOST_AUTO_TEST_CASE(replicas_started_at_once_on_an_empty_database_migrate_it_once) {
@@ -284,7 +475,8 @@ BOOST_AUTO_TEST_CASE(replicas_started_at_once_on_an_empty_database_migrate_it_on
         thread.join();
     }
     StoreRows rows(uri);
-    BOOST_TEST(rows.scalar("SELECT version FROM threadsd_schema") == "1");
+    BOOST_TEST(rows.scalar("SELECT version FROM threadsd_schema") ==
+               std::to_string(store::postgres::latest_schema_version()));
     // The demo data went in once, by whichever replica created the schema.
     BOOST_TEST(rows.scalar("SELECT count(*) FROM organizations") == "1");
     BOOST_TEST(rows.scalar("SELECT count(*) FROM agents") ==
@@ -305,8 +497,11 @@ BOOST_AUTO_TEST_CASE(a_replica_older_than_the_schema_refuses_to_start_naming_bot
     const auto refused = run_threadsd_bounded({"serve", "--db", uri, "--listen", "127.0.0.1:0"});
     BOOST_TEST(refused.exit_code != 0);
     BOOST_TEST(std::count(refused.err.begin(), refused.err.end(), '\n') == 1, refused.err);
-    BOOST_TEST(refused.err.find("version 2") != std::string::npos, refused.err);
-    BOOST_TEST(refused.err.find("threadsd's 1") != std::string::npos, refused.err);
+    const auto latest = store::postgres::latest_schema_version();
+    BOOST_TEST(refused.err.find("version " + std::to_string(latest + 1)) != std::string::npos,
+               refused.err);
+    BOOST_TEST(refused.err.find("threadsd's " + std::to_string(latest)) != std::string::npos,
+               refused.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

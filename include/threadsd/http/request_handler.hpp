@@ -16,6 +16,7 @@
 
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/authenticator.hpp"
+#include "threadsd/auth/leased_rate_limiter.hpp"
 #include "threadsd/auth/rate_limiter.hpp"
 #include "threadsd/http/handler.hpp"
 #include "threadsd/http/message.hpp"
@@ -68,6 +69,11 @@ class RequestHandler : public Handler {
     /// or 503/500 when the store failed).
     boost::asio::awaitable<std::variant<auth::Caller, Response>> check_credentials(
         const Request& head, std::string_view request_id);
+    /// Charges a request of `who` (whose limit is `rate`, not 0) to the budget the
+    /// deployment shares: empty when admitted, else the seconds for Retry-After; or the
+    /// response when the store could not be asked (503/500).
+    boost::asio::awaitable<std::variant<std::optional<std::uint32_t>, Response>> charge_shared(
+        const auth::Caller& who, std::uint32_t rate, std::string_view request_id);
     /// Runs the endpoint; may throw.
     boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
 
@@ -75,8 +81,10 @@ class RequestHandler : public Handler {
     auth::Authenticator& authenticator_;  ///< Who a request acts for.
     api::ThreadApi& api_;                 ///< The thread operations.
     auth::RateLimiter rate_limiter_;      ///< Token buckets of the callers with a limit.
-    RequestMetrics metrics_;              ///< Counts and latencies of answered requests.
-    OperationsEndpoints operations_;      ///< Health, readiness, metrics, OpenAPI.
+    /// Leased budgets instead, when processes share the store (Store::shares_rate_limits).
+    std::optional<auth::LeasedRateLimiter> shared_rate_limiter_;
+    RequestMetrics metrics_;          ///< Counts and latencies of answered requests.
+    OperationsEndpoints operations_;  ///< Health, readiness, metrics, OpenAPI.
 };
 
 }  // namespace threadsd::http

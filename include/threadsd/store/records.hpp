@@ -1,6 +1,7 @@
 #pragma once
 // Plain rows as the store reads and writes them; times are unix milliseconds.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,6 +94,14 @@ template <typename T>
 struct AsOf {
     std::int64_t generation = 0;  ///< The catalog generation read before the lookup.
     std::optional<T> value;       ///< What was found, if anything.
+};
+
+/// A share of a key's rate budget granted to one process for one window of the store's
+/// clock (Store::lease_rate_budget()).
+struct RateLease {
+    std::int64_t window = 0;            ///< The window: the store clock's second since the epoch.
+    std::uint32_t granted = 0;          ///< Requests granted, at most those asked for; 0: spent.
+    std::chrono::milliseconds left{0};  ///< How long the window still runs, from the answer.
 };
 
 }  // namespace threadsd::store

@@ -103,6 +103,20 @@ class Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) = 0;
 
+    // --- Rate limits of a deployment ---
+
+    /// True when several processes may serve this store at once (PostgreSQL), so that a
+    /// key's rate is counted for all of them through lease_rate_budget(); false when one
+    /// process owns the store (SQLite) and counts on its own.
+    virtual bool shares_rate_limits() const = 0;
+
+    /// Takes up to `want` of the `rate` requests `key_id` may make in the store clock's
+    /// current one-second window, counted across every process; only when
+    /// shares_rate_limits(). Throws StoreUnavailable or StoreFailure.
+    virtual boost::asio::awaitable<RateLease> lease_rate_budget(const std::string& key_id,
+                                                                std::uint32_t rate,
+                                                                std::uint32_t want) = 0;
+
     // --- Operations ---
 
     /// Completes when a write transaction could be begun and committed now; throws why not.

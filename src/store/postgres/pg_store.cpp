@@ -436,6 +436,37 @@ net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_v
     co_return thread;
 }
 
+// --- Rate limits of a deployment ---
+
+net::awaitable<RateLease> PgStore::lease_rate_budget(const std::string& key_id, std::uint32_t rate,
+                                                     std::uint32_t want) {
+    // One row per key, for the window of the database's clock: every replica counts in
+    // the same window, whatever its own clock says. A new window starts the count again;
+    // `claimed` may pass the rate (a claim is added in full), and what is granted is the
+    // part of this claim that was still under it. The table is UNLOGGED: no WAL, so the
+    // commit waits for no flush, and a crash only forgets counts of a second.
+    std::vector<PgStatement> batch{
+        {"INSERT INTO rate_budgets AS b (key_id, window_second, claimed)"
+         " SELECT $1, clock.ms / 1000, $2::bigint FROM"
+         "  (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms) AS clock"
+         " ON CONFLICT (key_id) DO UPDATE SET"
+         "  claimed = CASE WHEN b.window_second >= excluded.window_second"
+         "   THEN b.claimed + excluded.claimed ELSE excluded.claimed END,"
+         "  window_second = greatest(b.window_second, excluded.window_second)"
+         " RETURNING window_second,"
+         "  greatest(0, least($2::bigint, $3::bigint - (claimed - $2::bigint))),"
+         "  (window_second + 1) * 1000"
+         "   - floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+         {key_id, std::to_string(want), std::to_string(rate)}}};
+    auto results = co_await run(std::move(batch));
+    const auto& row = results[0];
+    RateLease lease;
+    lease.window = row.integer(0, 0);
+    lease.granted = static_cast<std::uint32_t>(row.integer(0, 1));
+    lease.left = std::chrono::milliseconds(std::clamp<std::int64_t>(row.integer(0, 2), 0, 1000));
+    co_return lease;
+}
+
 // --- Operations ---
 
 net::awaitable<void> PgStore::probe_writable() {

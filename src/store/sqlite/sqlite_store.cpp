@@ -1,4 +1,7 @@
 #include "threadsd/store/sqlite/sqlite_store.hpp"
+
+#include <stdexcept>
+
 #include "threadsd/store/write_metrics.hpp"
 
 #include "threadsd/store/sqlite/admin.hpp"
@@ -153,6 +156,12 @@ net::awaitable<std::optional<ThreadRecord>> SqliteStore::update_thread(
     };
     co_await writer_.write(std::move(job));
     co_return updated;
+}
+
+net::awaitable<RateLease> SqliteStore::lease_rate_budget(const std::string&, std::uint32_t,
+                                                         std::uint32_t) {
+    throw std::logic_error("a SQLite store's rate limits are counted by its one process");
+    co_return RateLease{};
 }
 
 net::awaitable<void> SqliteStore::probe_writable() {

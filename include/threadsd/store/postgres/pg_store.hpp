@@ -55,6 +55,12 @@ class PgStore final : public Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) override;
 
+    /// Replicas share the database: rates are counted in its rate_budgets table.
+    bool shares_rate_limits() const override { return true; }
+    boost::asio::awaitable<RateLease> lease_rate_budget(const std::string& key_id,
+                                                        std::uint32_t rate,
+                                                        std::uint32_t want) override;
+
     boost::asio::awaitable<void> probe_writable() override;
     bool making_progress(std::chrono::microseconds limit) const override;
     void render_metrics(std::string& out) const override;

@@ -81,6 +81,13 @@ class SqliteStore final : public Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) override;
 
+    /// One process owns the file (its lock says so): it counts rates on its own.
+    bool shares_rate_limits() const override { return false; }
+    /// Never called (shares_rate_limits() is false); throws std::logic_error.
+    boost::asio::awaitable<RateLease> lease_rate_budget(const std::string& key_id,
+                                                        std::uint32_t rate,
+                                                        std::uint32_t want) override;
+
     boost::asio::awaitable<void> probe_writable() override;
     bool making_progress(std::chrono::microseconds limit) const override;
     void render_metrics(std::string& out) const override;

@@ -1,0 +1,69 @@
+#pragma once
+// What one process holds of a key's rate budget when several processes (replicas) share
+// one rate: the budget of each one-second window of the store's clock is counted in the
+// store, and a process leases shares of it (Store::lease_rate_budget()), so that most
+// requests are charged in memory and only a lease costs a round trip.
+//
+// The deployment admits at most `rate` requests of a key per window of the store's
+// clock: every lease is counted there before it is granted. A process never uses a
+// share past the window it was granted in; what it leased and did not use is lost, so a
+// share is kept small against the rate (lease_size()). This is a plain state machine:
+// the caller holds a lock and talks to the store (auth/leased_rate_limiter.hpp).
+
+#include <chrono>
+#include <cstdint>
+
+#include "threadsd/auth/rate_limiter.hpp"
+#include "threadsd/store/records.hpp"
+
+namespace threadsd::auth {
+
+/// One key's budget in one process, for the store clock's current window.
+class LeasedBudget {
+  public:
+    /// What take() decided.
+    enum class Outcome {
+        kAdmitted,  ///< Charged to a share held here.
+        kRefused,   ///< The window's budget is spent across the deployment.
+        kLease,     ///< Nothing held here: start_lease(), then grant() or end_lease().
+    };
+
+    /// A share is at most this part of the rate: what replicas hold unused when the key
+    /// reaches its limit is at most 1/16 of the rate each.
+    static constexpr std::uint32_t kShareDivisor = 16;
+
+    /// Charges one request arriving at `now` to the budget.
+    Outcome take(RateClock::time_point now);
+
+    /// Starts a lease for a key of `rate`; how many requests to ask for. A quarter of what
+    /// this process saw of the key in this window and the last (so a busy key leases a
+    /// few times a second, a quiet one a request at a time), at least 1, at most rate /
+    /// kShareDivisor; only 1 while another lease is out, so that requests arriving
+    /// together do not each take a large share.
+    std::uint32_t start_lease(std::uint32_t rate);
+
+    /// Ends a lease of `asked` requests with the store's answer `lease`, received at
+    /// `now`; true when it admits the request that asked for it.
+    bool grant(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
+
+    /// Ends a lease the store did not answer.
+    void end_lease();
+
+    /// Whole seconds (at least 1) until the window ends, for Retry-After.
+    std::uint32_t retry_after(RateClock::time_point now) const;
+
+  private:
+    /// Forgets the share of a window that has ended.
+    void roll(RateClock::time_point now);
+
+    bool current_ = false;              ///< A window is known and has not ended.
+    std::int64_t window_ = 0;           ///< The store's window the share belongs to.
+    RateClock::time_point window_end_;  ///< When that window ends, by this process's clock.
+    std::uint32_t held_ = 0;            ///< Granted here in the window and not used yet.
+    bool spent_ = false;                ///< The store granted less than asked: none left.
+    std::uint32_t seen_ = 0;            ///< Requests this process saw in the window.
+    std::uint32_t seen_before_ = 0;     ///< Requests it saw in the window before.
+    std::uint32_t leasing_ = 0;         ///< Leases out now.
+};
+
+}  // namespace threadsd::auth
