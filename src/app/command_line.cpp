@@ -433,6 +433,15 @@ const Setting kSubcommandOptions[] = {
          c.key_rate = static_cast<std::int64_t>(rate);
          return std::nullopt;
      }},
+    {"--from", "SRC", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view v) { return set_path(c.copy_from, "--from", v); }},
+    {"--to", "DST", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view v) { return set_path(c.copy_to, "--to", v); }},
+    {"--resume", "", false, SettingSources::kFlagOnly, "", "", nullptr,
+     [](CommandLine& c, std::string_view) -> std::optional<std::string> {
+         c.copy_resume = true;
+         return std::nullopt;
+     }},
 };
 
 /// The option named `flag`, a setting or a subcommand's, or null.
@@ -548,6 +557,10 @@ std::optional<std::string> read_command(const std::vector<std::string>& words, C
         }
         return expect(3, "clerk unmap CLERK_ORG_ID [--db PATH]");
     }
+    if (words[0] == "db" && words.size() >= 2 && words[1] == "copy") {
+        line.command = Command::kDbCopy;
+        return expect(2, "db copy --from SRC --to DST [--resume]");
+    }
     return "unknown command '" + words[0] + "'; see threadsd --help";
 }
 
@@ -643,6 +656,10 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
         if ((name == "--name" || name == "--rate") && line.command != Command::kKeysCreate) {
             return UsageError{std::string(name) + " applies to keys create only"};
         }
+        if ((name == "--from" || name == "--to" || name == "--resume") &&
+            line.command != Command::kDbCopy) {
+            return UsageError{std::string(name) + " applies to db copy only"};
+        }
     }
 
     // Lowest precedence first: the file, the environment, then the flags.
@@ -682,6 +699,13 @@ std::variant<CommandLine, UsageError> parse_command_line(const std::vector<std::
     }
     if (line.command == Command::kKeysCreate && line.organization.empty()) {
         return UsageError{"keys create needs --org ORG_ID"};
+    }
+    if (line.command == Command::kDbCopy && (line.copy_from.empty() || line.copy_to.empty())) {
+        return UsageError{"db copy needs --from SRC and --to DST"};
+    }
+    if (line.command == Command::kDbCopy && line.copy_from == line.copy_to) {
+        // A first copy replaces the destination's catalog: into itself, that would be lost.
+        return UsageError{"db copy needs two different stores: --from and --to name the same"};
     }
     if (line.command == Command::kClerkMap && line.organization.empty()) {
         return UsageError{"clerk map needs --org ORG_ID"};
@@ -723,6 +747,10 @@ usage:
                                           ORG_ID (replaces an earlier mapping)
   threadsd clerk list                     the mappings as a JSON array
   threadsd clerk unmap CLERK_ORG_ID       refuse that Clerk organization's tokens from now on
+  threadsd db copy --from SRC --to DST [--resume]
+                                          copy a whole store (a SQLite file or a postgresql://
+                                          URI) into a new one, with progress on stderr;
+                                          --resume continues a copy that stopped
   threadsd --help-markdown                the settings below as a Markdown table
 )";
     text += "\nevery subcommand:\n";

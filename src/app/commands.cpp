@@ -1,5 +1,6 @@
 #include "threadsd/app/commands.hpp"
 
+#include "threadsd/app/copy_progress.hpp"
 #include "threadsd/app/service_manager.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -8,8 +9,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <unistd.h>
+
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -21,8 +26,11 @@
 #include "threadsd/http/server.hpp"
 #include "threadsd/store/agent_import.hpp"
 #include "threadsd/store/postgres/open.hpp"
+#include "threadsd/store/postgres/table_rows.hpp"
 #include "threadsd/store/sqlite/open.hpp"
+#include "threadsd/store/sqlite/table_rows.hpp"
 #include "threadsd/store/store.hpp"
+#include "threadsd/store/store_copy.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/json_writer.hpp"
 #include "threadsd/util/log.hpp"
@@ -164,6 +172,67 @@ int import_agents(store::Store& store, const std::string& path) {
                   << " versions (" << summary.organizations_created << " new organizations)\n";
     } catch (const store::AdminError& error) {
         throw CommandFailure{path + ": " + error.what()};
+    }
+    return 0;
+}
+
+/// Opens SRC or DST of `db copy` as tables of rows: a source read-only and never migrated
+/// (a copy changes nothing there), a destination writable.
+std::unique_ptr<store::TableRows> open_table_rows(const std::string& database, bool writable) {
+    const bool postgres = store::postgres::is_postgres_uri(database);
+    try {
+        if (postgres) {
+            return store::postgres::open_postgres_table_rows(database);
+        }
+        return store::sqlite::open_sqlite_table_rows(database, writable);
+    } catch (const std::exception& error) {
+        throw CommandFailure{"cannot open database " +
+                             (postgres ? store::postgres::redact_uri(database) : database) + ": " +
+                             error.what()};
+    }
+}
+
+/// A whole number from the environment variable `name`, or `fallback` when unset.
+std::size_t environment_count(const char* name, std::size_t fallback) {
+    const char* text = std::getenv(name);
+    std::size_t value = 0;
+    if (text == nullptr ||
+        std::from_chars(text, text + std::strlen(text), value).ec != std::errc() || value == 0) {
+        return fallback;
+    }
+    return value;
+}
+
+/// `db copy`: every table of --from into --to, with progress on stderr.
+int copy_database(const CommandLine& line) {
+    auto source = open_table_rows(line.copy_from, false);
+    auto destination = open_table_rows(line.copy_to, true);
+    if (destination->schema_version() == 0 &&
+        source->schema_version() == source->current_schema_version()) {
+        // Created as every subcommand creates its store, but never with the demo seed: the
+        // copy brings the source's catalog, and the demo's rows would be no part of it.
+        CommandLine create = line;
+        create.database = line.copy_to;
+        create.no_demo = true;
+        open_store(create);
+    }
+    CopyProgressReport report(std::cerr, isatty(STDERR_FILENO) == 1, std::chrono::seconds(5));
+    store::CopyOptions options;
+    options.resume = line.copy_resume;
+    // For the tests only (docs/configuration.md): small batches, and a copy that kills
+    // itself after so many rows, as an operator's kill -9 or a crash would stop it.
+    options.batch_rows = environment_count("THREADSD_COPY_BATCH_ROWS", options.batch_rows);
+    const auto kill_after = environment_count("THREADSD_COPY_KILL_AFTER_ROWS", 0);
+    options.on_progress = [&report, kill_after](const store::CopyProgress& progress) {
+        if (kill_after != 0 && progress.rows_copied >= static_cast<std::int64_t>(kill_after)) {
+            std::raise(SIGKILL);
+        }
+        report.update(progress);
+    };
+    try {
+        report.finish(store::copy_store(*source, *destination, options));
+    } catch (const store::CopyRefused& refused) {
+        throw CommandFailure{refused.what()};
     }
     return 0;
 }
@@ -358,6 +427,8 @@ int run_command(const CommandLine& line) {
                 wait_for(store->unmap_clerk_organization(line.argument));
                 return 0;
             }
+            case Command::kDbCopy:
+                return copy_database(line);
         }
     } catch (const CommandFailure& failure) {
         std::cerr << "threadsd: " << failure.message << '\n';

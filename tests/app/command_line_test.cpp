@@ -394,6 +394,21 @@ BOOST_AUTO_TEST_CASE(wrong_number_of_words) {
     parse_error({"keys", "create", "extra", "--org", kOrg}, "keys create");
 }
 
+BOOST_AUTO_TEST_CASE(db_copy_takes_from_to_and_resume) {
+    const auto line = parse_ok({"db", "copy", "--from", "a.db", "--to=postgresql://u@/d"});
+    BOOST_TEST(is_command(line, Command::kDbCopy));
+    BOOST_TEST(line.copy_from == "a.db");
+    BOOST_TEST(line.copy_to == "postgresql://u@/d");
+    BOOST_TEST(!line.copy_resume);
+    BOOST_TEST(parse_ok({"db", "copy", "--resume", "--from", "a", "--to", "b"}).copy_resume);
+    parse_error({"db", "copy", "--from", "a.db"}, "--to DST");
+    parse_error({"db", "copy", "--to", "a.db"}, "--from SRC");
+    parse_error({"db", "copy", "--from", "a.db", "--to", "a.db"}, "the same");
+    parse_error({"db", "copy", "x", "--from", "a", "--to", "b"}, "usage: threadsd db copy");
+    parse_error({"migrate", "--resume"}, "db copy only");
+    parse_error({"keys", "list", "--from", "a.db"}, "db copy only");
+}
+
 BOOST_AUTO_TEST_CASE(keys_create_needs_a_uuid_org) {
     parse_error({"keys", "create"}, "--org");
     parse_error({"keys", "create", "--name", "x"}, "--org");
@@ -454,6 +469,7 @@ BOOST_AUTO_TEST_CASE(help) {
     const std::string text = usage_text();
     for (const char* word : {"serve",
                              "migrate",
+                             "db copy",
                              "agents import",
                              "agents list",
                              "keys create",

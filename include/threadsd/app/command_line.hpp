@@ -31,6 +31,7 @@ enum class Command {
     kClerkMap,      ///< threadsd clerk map CLERK_ORG_ID --org ORG_ID
     kClerkList,     ///< threadsd clerk list
     kClerkUnmap,    ///< threadsd clerk unmap CLERK_ORG_ID
+    kDbCopy,        ///< threadsd db copy --from SRC --to DST [--resume]
     kHelp,          ///< threadsd --help, or --help-markdown
 };
 
@@ -66,6 +67,9 @@ struct CommandLine {
     std::string organization;  ///< --org of `keys create` or `clerk map`.
     std::string key_name = "default";      ///< --name of `keys create`.
     std::optional<std::int64_t> key_rate;  ///< --rate of `keys create`: requests per second.
+    std::string copy_from;                 ///< --from of `db copy`: the source store.
+    std::string copy_to;                   ///< --to of `db copy`: the destination store.
+    bool copy_resume = false;              ///< --resume of `db copy`: continue a stopped copy.
 };
 
 /// A command line that cannot run; `message` is the one line for stderr.

@@ -114,6 +114,12 @@ std::string Statement::text(int index) const {
     return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
 }
 
+std::string Statement::blob(int index) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, index));
+    const int size = sqlite3_column_bytes(stmt_, index);
+    return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
 std::optional<std::string> Statement::optional_text(int index) const {
     if (is_null(index)) {
         return std::nullopt;

@@ -70,6 +70,8 @@ class Statement {
     std::string text(int index) const;
     /// Column as text, or nothing for NULL.
     std::optional<std::string> optional_text(int index) const;
+    /// Column as bytes (a blob; empty for NULL).
+    std::string blob(int index) const;
     /// Column as an integer.
     std::int64_t integer(int index) const;
     /// Column as an integer, or nothing for NULL.
