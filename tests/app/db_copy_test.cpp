@@ -20,6 +20,8 @@
 #include "support/process.hpp"
 #include "support/sqlite_file.hpp"
 #include "support/thread_calls.hpp"
+#include "threadsd/store/postgres/migrations.hpp"
+#include "threadsd/store/sqlite/migrations.hpp"
 
 namespace threadsd::test {
 namespace {
@@ -240,21 +242,26 @@ BOOST_AUTO_TEST_CASE(a_destination_that_holds_threads_is_refused_without_resume)
 
 BOOST_AUTO_TEST_CASE(stores_of_different_schema_versions_are_refused_naming_both) {
     SourceStore source;
+    const auto sqlite_version = store::sqlite::latest_schema_version();
+    const auto postgres_version = store::postgres::latest_schema_version();
     // A source one version ahead of this threadsd (as a newer release would leave it).
     const auto newer = source.dir.file("newer.db");
     std::filesystem::copy_file(source.db, newer);
     {
         SqliteFile file(newer, SqliteAccess::kReadWrite);
-        file.scalar("PRAGMA user_version = 7");
+        file.scalar("PRAGMA user_version = " + std::to_string(sqlite_version + 1));
     }
     const auto uri = with_password(postgres_cluster().create_database());
     run_ok({"migrate", "--no-demo", "--db", uri});
     check_refusal(run_threadsd({"db", "copy", "--from", newer, "--to", uri}),
-                  {"SQLite schema version 7", "PostgreSQL schema version 1"});
+                  {"SQLite schema version " + std::to_string(sqlite_version + 1),
+                   "PostgreSQL schema version " + std::to_string(postgres_version)});
     // A destination bumped by hand: the source is fine, the destination is not.
-    postgres_cluster().psql(database_of(uri), "UPDATE threadsd_schema SET version = 2");
+    postgres_cluster().psql(database_of(uri), "UPDATE threadsd_schema SET version = " +
+                                                  std::to_string(postgres_version + 1));
     check_refusal(run_threadsd({"db", "copy", "--from", source.db, "--to", uri}),
-                  {"SQLite schema version 6", "PostgreSQL schema version 2"});
+                  {"SQLite schema version " + std::to_string(sqlite_version),
+                   "PostgreSQL schema version " + std::to_string(postgres_version + 1)});
     BOOST_TEST(postgres_cluster().psql(database_of(uri), "SELECT count(*) FROM organizations") ==
                "0\n");
 }
