@@ -14,41 +14,48 @@ void LeasedBudget::roll(RateClock::time_point now) {
     current_ = false;
 }
 
-LeasedBudget::Outcome LeasedBudget::take(RateClock::time_point now) {
+LeasedBudget::Outcome LeasedBudget::take(RateClock::time_point now, bool arrived) {
     if (current_ && now >= window_end_) {
         roll(now);
     }
-    ++seen_;
+    if (arrived) {
+        ++seen_;
+    }
     if (held_ > 0) {
         --held_;
-        return Outcome::kAdmitted;
+        // A quarter of the last share left: lease the next while this one lasts, so that
+        // requests do not find nothing held and wait.
+        const bool low = held_ < last_share_ / 4;
+        return low && !leasing_ && !spent_ ? Outcome::kAdmittedTopUp : Outcome::kAdmitted;
     }
-    return current_ && spent_ ? Outcome::kRefused : Outcome::kLease;
+    if (current_ && spent_) {
+        return Outcome::kRefused;
+    }
+    // One lease at a time: requests arriving together wait for it rather than each
+    // taking a share (one process would hold most of the rate) or one request at a time
+    // (each request a round trip).
+    return leasing_ ? Outcome::kWait : Outcome::kLease;
 }
 
 std::uint32_t LeasedBudget::start_lease(std::uint32_t rate) {
-    if (leasing_++ > 0) {
-        return 1;
-    }
+    leasing_ = true;
     const std::uint32_t most = std::max<std::uint32_t>(1, rate / kShareDivisor);
     const std::uint32_t pace = std::max(seen_, seen_before_) / 4;
-    return std::clamp<std::uint32_t>(pace, 1, most);
+    last_share_ = std::clamp<std::uint32_t>(pace, 1, most);
+    return last_share_;
 }
 
 void LeasedBudget::end_lease() {
-    if (leasing_ > 0) {
-        --leasing_;
-    }
+    leasing_ = false;
 }
 
-bool LeasedBudget::grant(const store::RateLease& lease, std::uint32_t asked,
-                         RateClock::time_point now) {
+bool LeasedBudget::absorb(const store::RateLease& lease, std::uint32_t asked,
+                          RateClock::time_point now) {
     end_lease();
     if (lease.window < window_) {
         // Granted in a window that has since ended (another lease already brought the
-        // next one): it admits the request it was asked for, which arrived in that
-        // window, and the rest cannot be used now.
-        return lease.granted > 0;
+        // next one).
+        return false;
     }
     if (!current_ || lease.window > window_) {
         if (current_) {
@@ -61,11 +68,28 @@ bool LeasedBudget::grant(const store::RateLease& lease, std::uint32_t asked,
     if (lease.granted < asked) {
         spent_ = true;
     }
+    return true;
+}
+
+bool LeasedBudget::grant(const store::RateLease& lease, std::uint32_t asked,
+                         RateClock::time_point now) {
+    if (!absorb(lease, asked, now)) {
+        // The request that asked arrived in that window and is admitted in it; the rest
+        // cannot be used now.
+        return lease.granted > 0;
+    }
     if (lease.granted == 0) {
         return false;
     }
     held_ += lease.granted - 1;
     return true;
+}
+
+void LeasedBudget::top_up(const store::RateLease& lease, std::uint32_t asked,
+                          RateClock::time_point now) {
+    if (absorb(lease, asked, now)) {
+        held_ += lease.granted;
+    }
 }
 
 std::uint32_t LeasedBudget::retry_after(RateClock::time_point now) const {

@@ -24,27 +24,35 @@ class LeasedBudget {
     /// What take() decided.
     enum class Outcome {
         kAdmitted,  ///< Charged to a share held here.
-        kRefused,   ///< The window's budget is spent across the deployment.
-        kLease,     ///< Nothing held here: start_lease(), then grant() or end_lease().
+        /// Charged to a share held here, which runs low: start_lease(), then top_up() or
+        /// end_lease(), so that the next share is here before this one runs out.
+        kAdmittedTopUp,
+        kRefused,  ///< The window's budget is spent across the deployment.
+        kLease,    ///< Nothing held here: start_lease(), then grant() or end_lease().
+        kWait,     ///< Nothing held here and a lease is out: take() again once it ends.
     };
 
     /// A share is at most this part of the rate: what replicas hold unused when the key
     /// reaches its limit is at most 1/16 of the rate each.
     static constexpr std::uint32_t kShareDivisor = 16;
 
-    /// Charges one request arriving at `now` to the budget.
-    Outcome take(RateClock::time_point now);
+    /// Charges one request at `now` to the budget. `arrived` is false when the request
+    /// asks again after kWait (it is counted once).
+    Outcome take(RateClock::time_point now, bool arrived = true);
 
-    /// Starts a lease for a key of `rate`; how many requests to ask for. A quarter of what
-    /// this process saw of the key in this window and the last (so a busy key leases a
-    /// few times a second, a quiet one a request at a time), at least 1, at most rate /
-    /// kShareDivisor; only 1 while another lease is out, so that requests arriving
-    /// together do not each take a large share.
+    /// Starts the lease that take() asked for (one at a time); how many requests to ask
+    /// for for a key of `rate`: a quarter of what this process saw of the key in this
+    /// window and the last (so a busy key leases a few times a second, a quiet one a
+    /// request at a time), at least 1, at most rate / kShareDivisor.
     std::uint32_t start_lease(std::uint32_t rate);
 
     /// Ends a lease of `asked` requests with the store's answer `lease`, received at
     /// `now`; true when it admits the request that asked for it.
     bool grant(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
+
+    /// Ends a lease started for kAdmittedTopUp (its request was admitted already) with
+    /// the store's answer `lease`, received at `now`.
+    void top_up(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
 
     /// Ends a lease the store did not answer.
     void end_lease();
@@ -55,6 +63,9 @@ class LeasedBudget {
   private:
     /// Forgets the share of a window that has ended.
     void roll(RateClock::time_point now);
+    /// Ends a lease with the store's answer: moves to its window if newer, notes a spent
+    /// window. False when it was granted in a window that has ended: it cannot be held.
+    bool absorb(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
 
     bool current_ = false;              ///< A window is known and has not ended.
     std::int64_t window_ = 0;           ///< The store's window the share belongs to.
@@ -63,7 +74,8 @@ class LeasedBudget {
     bool spent_ = false;                ///< The store granted less than asked: none left.
     std::uint32_t seen_ = 0;            ///< Requests this process saw in the window.
     std::uint32_t seen_before_ = 0;     ///< Requests it saw in the window before.
-    std::uint32_t leasing_ = 0;         ///< Leases out now.
+    bool leasing_ = false;              ///< A lease is out now.
+    std::uint32_t last_share_ = 0;      ///< The size of the last share asked for.
 };
 
 }  // namespace threadsd::auth
