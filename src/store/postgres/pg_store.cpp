@@ -275,12 +275,15 @@ net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread, std::int
     // Inserted only while the catalog is still at the generation the request was checked
     // at: then the key is live and the agent and version are as the cache has them. A
     // moved catalog changes no row, instead of failing the whole group transaction.
+    static const std::string sql =
+        "INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
+        "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
+        "  closed_at, closed_reason, metadata, variables)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+        "  WHERE (" +
+        std::string(kSelectGeneration) + ") = $16";
     std::vector<PgStatement> insert{
-        {"INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
-         "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
-         "  closed_at, closed_reason, metadata, variables)"
-         " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
-         "  WHERE (SELECT generation FROM catalog_generation WHERE id = 1) = $16",
+        {sql,
          {thread.organization_id, thread.id, thread.agent.id, thread.agent_version.id,
           thread.to_phone_number, thread.from_phone_number, thread.from_phone_number_id,
           thread.lead_id, flag(thread.is_active), param(thread.created_at),

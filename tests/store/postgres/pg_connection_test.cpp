@@ -273,6 +273,18 @@ BOOST_AUTO_TEST_CASE(each_statement_is_prepared_once_per_connection_and_within_a
         BOOST_TEST(results[0].integer(0, 0) == 8);
         BOOST_TEST(results[1].integer(0, 0) == 2);
 
+        // A statement longer than kMaxPreparedLength (a migration's script) runs unnamed.
+        const std::string long_sql =
+            "SELECT $1::int + 3 /* " + std::string(PgConnection::kMaxPreparedLength, 'x') + " */";
+        auto before = co_await connection->query(prepared);
+        for (int i = 0; i < 2; ++i) {
+            std::vector<std::optional<std::string>> params{one};
+            auto sum = co_await connection->query(long_sql, std::move(params));
+            BOOST_TEST(sum.integer(0, 0) == 4);
+        }
+        auto after = co_await connection->query(prepared);
+        BOOST_TEST(after.integer(0, 0) == before.integer(0, 0));
+
         // Beyond the bound, statements still run, unnamed.
         for (std::size_t i = 0; i < PgConnection::kMaxPrepared + 8; ++i) {
             std::vector<std::optional<std::string>> params{one};

@@ -21,6 +21,7 @@
 #include "support/process.hpp"
 #include "support/test_store.hpp"
 #include "support/thread_calls.hpp"
+#include "threadsd/http/request_handler.hpp"
 #include "threadsd/store/postgres/pg_store.hpp"
 
 namespace threadsd::test {
@@ -282,6 +283,32 @@ BOOST_AUTO_TEST_CASE(a_password_in_the_uri_is_never_shown) {
     BOOST_TEST(failed.err.find("threadsd: cannot open database postgresql://threadsd:***@") == 0u,
                failed.err);
     BOOST_TEST(failed.err.find("s3cret") == std::string::npos, failed.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_catalog_that_moves_under_every_attempt_gets_a_503) {
+    const auto uri = postgres_cluster().create_database();
+    const auto key = create_demo_key(uri);
+    ServerProcess server(uri);
+    HttpClient client(server.port());
+    const auto created = create_thread_ok(client, key, kCreateBody);
+    const std::string id(created.at("id").as_string());
+    // From now on the generation is new at every read, as if an operator's loop changed
+    // the catalog between every two statements: each attempt finds it moved.
+    const StoreRows database(uri);
+    database.scalar("ALTER TABLE catalog_generation RENAME TO catalog_generation_kept");
+    database.scalar("CREATE SEQUENCE catalog_moves START 1000");
+    database.scalar(
+        "CREATE VIEW catalog_generation AS"
+        " SELECT 1 AS id, nextval('catalog_moves') AS generation");
+    const auto moves_before = std::stoll(database.scalar("SELECT last_value FROM catalog_moves"));
+    check_error(get_thread(client, key, id), 503, "SERVICE_UNAVAILABLE", "catalog is changing");
+    check_error(client.post_json("/api/v1/threads/web", kCreateBody, key), 503,
+                "SERVICE_UNAVAILABLE", "catalog is changing");
+    // Three attempts each, no more: a handful of reads of the generation, not a loop.
+    const auto moves = std::stoll(database.scalar("SELECT last_value FROM catalog_moves"));
+    BOOST_TEST(moves - moves_before <= 6 * http::RequestHandler::kCatalogAttempts);
+    // Nothing was written by the refused create.
+    BOOST_TEST(database.scalar("SELECT count(*) FROM threads") == "1");
 }
 
 BOOST_AUTO_TEST_CASE(a_stopped_server_gives_503s_then_recovery_without_a_restart) {
