@@ -220,6 +220,22 @@ BOOST_AUTO_TEST_CASE(sqlite_to_postgres_and_back_serves_every_thread_byte_for_by
     check_copy(source, expected, uri2);
 }
 
+BOOST_AUTO_TEST_CASE(a_password_is_never_shown_even_when_libpq_quotes_it) {
+    SourceStore source;
+    // Nothing listens there; a malformed percent-escape makes libpq quote the password.
+    TempDir dir;
+    for (const std::string secret : {"s3cret-copy-pw", "s3cret%zzpw"}) {
+        BOOST_TEST_CONTEXT(secret) {
+            const auto uri =
+                "postgresql://threadsd:" + secret + "@/threadsd?host=" + dir.path().string();
+            const auto failed = run_threadsd({"db", "copy", "--from", source.db, "--to", uri});
+            BOOST_TEST(failed.exit_code == 1, failed.err);
+            BOOST_TEST(failed.err.find('\n') == failed.err.size() - 1, "one line: " << failed.err);
+            BOOST_TEST(failed.err.find("s3cret") == std::string::npos, failed.err);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_destination_that_holds_threads_is_refused_without_resume) {
     SourceStore source;
     const auto uri = with_password(postgres_cluster().create_database());

@@ -756,6 +756,10 @@ net::awaitable<PgNotification> PgConnection::wait_notification() {
     }
 }
 
+std::string scrub_libpq_message(std::string_view message, std::string_view conninfo) {
+    return scrub(message, secrets_of(conninfo));
+}
+
 std::string redact_conninfo(std::string_view conninfo) {
     std::string out;
     out.reserve(conninfo.size());

@@ -98,12 +98,13 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 class Session {
   public:
     /// Connects to `uri`; throws with a message without the password.
-    explicit Session(const std::string& uri) : shown_(redact_conninfo(uri)) {
+    explicit Session(const std::string& uri) : conninfo_(uri), shown_(redact_conninfo(uri)) {
         connection_ = PQconnectdb(uri.c_str());
         if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
             const std::string why = connection_ != nullptr ? PQerrorMessage(connection_) : "";
             PQfinish(connection_);
-            throw std::runtime_error("cannot connect to " + shown_ + ": " + redact_conninfo(why));
+            throw std::runtime_error("cannot connect to " + shown_ + ": " +
+                                     scrub_libpq_message(why, conninfo_));
         }
         // Text as UTF-8 whatever the server's default; doubles in their shortest exact
         // form; bytea in hex: the spellings copied rows use.
@@ -154,15 +155,19 @@ class Session {
         const auto status = PQresultStatus(result);
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
             const char* message = result != nullptr ? PQresultErrorMessage(result) : nullptr;
-            throw std::runtime_error(
-                shown_ + ": " + sql.substr(0, 60) + ": " +
-                redact_conninfo(message != nullptr && *message != '\0' ? message : error_text()));
+            throw std::runtime_error(shown_ + ": " + sql.substr(0, 60) + ": " +
+                                     (message != nullptr && *message != '\0'
+                                          ? scrub_libpq_message(message, conninfo_)
+                                          : error_text()));
         }
     }
 
-    /// libpq's last error on the connection, without a password.
-    std::string error_text() const { return redact_conninfo(PQerrorMessage(connection_)); }
+    /// libpq's last error on the connection, on one line, without a password.
+    std::string error_text() const {
+        return scrub_libpq_message(PQerrorMessage(connection_), conninfo_);
+    }
 
+    std::string conninfo_;          ///< The URI as given, to scrub its password from errors.
     std::string shown_;             ///< The URI without its password.
     PGconn* connection_ = nullptr;  ///< The connection.
 };

@@ -211,4 +211,8 @@ class PgConnection {
 /// key=value forms: error messages and logs name the server without the secret.
 std::string redact_conninfo(std::string_view conninfo);
 
+/// libpq's error text `message` on one line, without the password of `conninfo`, as
+/// written or percent-decoded (libpq may quote either), and redacted as above.
+std::string scrub_libpq_message(std::string_view message, std::string_view conninfo);
+
 }  // namespace threadsd::store::postgres
