@@ -50,7 +50,7 @@ void LeasedBudget::end_lease() {
 }
 
 bool LeasedBudget::absorb(const store::RateLease& lease, std::uint32_t asked,
-                          RateClock::time_point now) {
+                          RateClock::time_point sent) {
     end_lease();
     if (lease.window < window_) {
         // Granted in a window that has since ended (another lease already brought the
@@ -59,11 +59,11 @@ bool LeasedBudget::absorb(const store::RateLease& lease, std::uint32_t asked,
     }
     if (!current_ || lease.window > window_) {
         if (current_) {
-            roll(now);  // the store's window moved on before this process's clock said so
+            roll(sent);  // the store's window moved on before this process's clock said so
         }
         current_ = true;
         window_ = lease.window;
-        window_end_ = now + lease.left;
+        window_end_ = sent + lease.left;
     }
     if (lease.granted < asked) {
         spent_ = true;
@@ -72,8 +72,8 @@ bool LeasedBudget::absorb(const store::RateLease& lease, std::uint32_t asked,
 }
 
 bool LeasedBudget::grant(const store::RateLease& lease, std::uint32_t asked,
-                         RateClock::time_point now) {
-    if (!absorb(lease, asked, now)) {
+                         RateClock::time_point sent) {
+    if (!absorb(lease, asked, sent)) {
         // The request that asked arrived in that window and is admitted in it; the rest
         // cannot be used now.
         return lease.granted > 0;
@@ -86,8 +86,8 @@ bool LeasedBudget::grant(const store::RateLease& lease, std::uint32_t asked,
 }
 
 void LeasedBudget::top_up(const store::RateLease& lease, std::uint32_t asked,
-                          RateClock::time_point now) {
-    if (absorb(lease, asked, now)) {
+                          RateClock::time_point sent) {
+    if (absorb(lease, asked, sent)) {
         held_ += lease.granted;
     }
 }

@@ -69,6 +69,7 @@ net::awaitable<std::optional<std::uint32_t>> LeasedRateLimiter::lease(const std:
                                                                       std::uint32_t asked,
                                                                       bool admitted) {
     std::optional<store::RateLease> answer;
+    const auto sent = RateClock::now();
     try {
         answer = co_await store_.lease_rate_budget(key_id, rate, asked);
     } catch (...) {
@@ -87,11 +88,11 @@ net::awaitable<std::optional<std::uint32_t>> LeasedRateLimiter::lease(const std:
     if (admitted) {
         // Admitted already; a top-up the store did not answer is asked for again later.
         if (answer) {
-            key.budget.top_up(*answer, asked, now);
+            key.budget.top_up(*answer, asked, sent);
         }
         co_return std::nullopt;
     }
-    if (key.budget.grant(*answer, asked, now)) {
+    if (key.budget.grant(*answer, asked, sent)) {
         co_return std::nullopt;
     }
     co_return key.budget.retry_after(now);

@@ -32,9 +32,10 @@ class LeasedBudget {
         kWait,     ///< Nothing held here and a lease is out: take() again once it ends.
     };
 
-    /// A share is at most this part of the rate: what replicas hold unused when the key
-    /// reaches its limit is at most 1/16 of the rate each.
-    static constexpr std::uint32_t kShareDivisor = 16;
+    /// A share is at most this part of the rate. What a process holds is at most a share
+    /// and the quarter left of the one before (a top-up), so what replicas hold unused
+    /// when the key reaches its limit is at most 1/16 of the rate each.
+    static constexpr std::uint32_t kShareDivisor = 20;
 
     /// Charges one request at `now` to the budget. `arrived` is false when the request
     /// asks again after kWait (it is counted once).
@@ -46,13 +47,14 @@ class LeasedBudget {
     /// request at a time), at least 1, at most rate / kShareDivisor.
     std::uint32_t start_lease(std::uint32_t rate);
 
-    /// Ends a lease of `asked` requests with the store's answer `lease`, received at
-    /// `now`; true when it admits the request that asked for it.
-    bool grant(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
+    /// Ends a lease of `asked` requests, sent at `sent`, with the store's answer `lease`;
+    /// true when it admits the request that asked for it. The window's end is reckoned
+    /// from `sent`: the store read its clock later, so the end is never placed late.
+    bool grant(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point sent);
 
-    /// Ends a lease started for kAdmittedTopUp (its request was admitted already) with
-    /// the store's answer `lease`, received at `now`.
-    void top_up(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
+    /// Ends a lease started for kAdmittedTopUp (its request was admitted already), sent at
+    /// `sent`, with the store's answer `lease`.
+    void top_up(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point sent);
 
     /// Ends a lease the store did not answer.
     void end_lease();
@@ -63,9 +65,10 @@ class LeasedBudget {
   private:
     /// Forgets the share of a window that has ended.
     void roll(RateClock::time_point now);
-    /// Ends a lease with the store's answer: moves to its window if newer, notes a spent
-    /// window. False when it was granted in a window that has ended: it cannot be held.
-    bool absorb(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point now);
+    /// Ends a lease sent at `sent` with the store's answer: moves to its window if newer,
+    /// notes a spent window. False when it was granted in a window that has ended: it
+    /// cannot be held.
+    bool absorb(const store::RateLease& lease, std::uint32_t asked, RateClock::time_point sent);
 
     bool current_ = false;              ///< A window is known and has not ended.
     std::int64_t window_ = 0;           ///< The store's window the share belongs to.
