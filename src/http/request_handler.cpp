@@ -20,8 +20,16 @@ const api::ApiError kInternalError{api::ErrorCode::kInternal,
 const api::ApiError kStoreUnavailable{api::ErrorCode::kServiceUnavailable,
                                       "the store is unavailable; retry shortly"};
 
-Response from_result(api::ApiResult result) {
-    return json_response(result.status, std::move(result.body));
+Reply from_result(api::ApiResult result) {
+    if (!result.events) {
+        return json_response(result.status, std::move(result.body));
+    }
+    // An event stream: the head, the events already due as its first bytes, the rest later.
+    Response head{beast::http::status::ok, 11};
+    head.set(beast::http::field::content_type, "text/event-stream");
+    head.set(beast::http::field::cache_control, "no-cache");
+    head.body() = std::move(result.body);
+    return Reply(std::move(head), std::move(result.events));
 }
 
 // The text after '?' in a request target, or "" when there is none.
@@ -168,17 +176,18 @@ net::awaitable<std::variant<auth::Caller, Response>> RequestHandler::check_crede
     co_return std::get<auth::Caller>(std::move(caller));
 }
 
-net::awaitable<Response> RequestHandler::handle(Admission admission, const Request& request) {
+net::awaitable<Reply> RequestHandler::handle(Admission admission, const Request& request) {
     for (int attempt = 1;; ++attempt) {
         try {
-            Response response = co_await dispatch(admission, request);
+            Reply reply = co_await dispatch(admission, request);
+            const Response& response = reply.response;
             // A refusal (4xx) may have been decided from the catalog cache alone, without a
             // statement that checked the generation: given only while it is current.
             if (response.result_int() >= 400 && response.result_int() < 500 &&
                 !is_open_route(admission.route.id)) {
                 co_await authenticator_.confirm(admission.caller);
             }
-            co_return response;
+            co_return reply;
         } catch (const store::CatalogChanged&) {
             // Nothing was changed: check the credentials again, below, and retry.
             if (attempt == kCatalogAttempts) {
@@ -214,8 +223,7 @@ net::awaitable<Response> RequestHandler::handle(Admission admission, const Reque
     }
 }
 
-net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
-                                                  const Request& request) {
+net::awaitable<Reply> RequestHandler::dispatch(const Admission& admission, const Request& request) {
     if (has_body(request) && !is_json_media_type(request[beast::http::field::content_type])) {
         co_return error_response(
             {api::ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json"});
@@ -239,6 +247,10 @@ net::awaitable<Response> RequestHandler::dispatch(const Admission& admission,
         case RouteId::kCloseThread:
             result = co_await api_.close_thread(caller, parameters.at(0), request.body());
             break;
+        case RouteId::kPostMessage:
+        case RouteId::kListMessages:
+        case RouteId::kStreamThread:
+            co_return error_response({api::ErrorCode::kNotFound, "not yet"});  // FIXME
         case RouteId::kHealth:
             co_return operations_.health();
         case RouteId::kReadiness: {

@@ -35,6 +35,9 @@ Router Router::threads_api() {
     router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}", RouteId::kGetThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}", RouteId::kPatchThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}/close", RouteId::kCloseThread);
+    router.add(verb_ns::verb::post, "/api/v1/threads/{threadId}/messages", RouteId::kPostMessage);
+    router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}/messages", RouteId::kListMessages);
+    router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}/stream", RouteId::kStreamThread);
     router.add(verb_ns::verb::get, "/healthz", RouteId::kHealth);
     router.add(verb_ns::verb::get, "/readyz", RouteId::kReadiness);
     router.add(verb_ns::verb::get, "/metrics", RouteId::kMetrics);
@@ -57,6 +60,12 @@ std::string_view route_name(std::optional<RouteId> route) {
             return "patch";
         case RouteId::kCloseThread:
             return "close";
+        case RouteId::kPostMessage:
+            return "post_message";
+        case RouteId::kListMessages:
+            return "list_messages";
+        case RouteId::kStreamThread:
+            return "stream";
         case RouteId::kHealth:
             return "healthz";
         case RouteId::kReadiness:

@@ -294,7 +294,8 @@ net::awaitable<Next> Session<Stream>::exchange() {
         co_return *no_body;
     }
     Admission admitted = std::get<Admission>(std::move(admission));
-    Response response = co_await context_.handler.handle(std::move(admitted), reader.request());
+    Reply reply = co_await context_.handler.handle(std::move(admitted), reader.request());
+    Response response = std::move(reply.response);
     const bool still_alive = keep_alive && !context_.draining.load();
     const Next next = co_await answer(std::move(response), still_alive);
     co_return next;

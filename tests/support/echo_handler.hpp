@@ -70,8 +70,8 @@ class EchoHandler : public http::Handler {
         return std::nullopt;
     }
 
-    boost::asio::awaitable<http::Response> handle(http::Admission admission,
-                                                  const http::Request& request) override {
+    boost::asio::awaitable<http::Reply> handle(http::Admission admission,
+                                               const http::Request& request) override {
         co_return http::json_response(
             200, "{\"route\":\"" + std::string(http::route_name(admission.route.id)) +
                      "\",\"bodyBytes\":" + std::to_string(request.body().size()) + "}");

@@ -3,10 +3,12 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "threadsd/api/error.hpp"
+#include "threadsd/api/event_source.hpp"
 #include "threadsd/api/limits.hpp"
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/store/store.hpp"
@@ -16,8 +18,13 @@ namespace threadsd::api {
 
 /// An operation's outcome: the HTTP status and the JSON body (a resource or an envelope).
 struct ApiResult {
+    ApiResult() = default;
+    /// A whole answer.
+    ApiResult(unsigned code, std::string text) : status(code), body(std::move(text)) {}
+
     unsigned status = 200;  ///< HTTP status.
-    std::string body;       ///< JSON text.
+    std::string body;       ///< JSON text; for an event stream, the events already due.
+    std::shared_ptr<EventSource> events;  ///< Non-null: a 200 event stream that goes on.
 };
 
 /// An error as a result, with the envelope as its body.

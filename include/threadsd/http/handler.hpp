@@ -37,10 +37,9 @@ class Handler {
     /// access log of a request refused before admit() (during shutdown, say).
     virtual std::optional<RouteId> route_of(const Request& head) const = 0;
 
-    /// The response to an admitted request whose body has been read. Never throws:
-    /// unexpected failures become a 500 envelope.
-    virtual boost::asio::awaitable<Response> handle(Admission admission,
-                                                    const Request& request) = 0;
+    /// The response to an admitted request whose body has been read, or the start of an
+    /// event stream. Never throws: unexpected failures become a 500 envelope.
+    virtual boost::asio::awaitable<Reply> handle(Admission admission, const Request& request) = 0;
 
     /// Counts an answered request (the session calls it after writing the response).
     virtual void record(std::optional<RouteId> route, unsigned status,

@@ -6,10 +6,12 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "threadsd/api/error.hpp"
+#include "threadsd/api/event_source.hpp"
 
 namespace threadsd::http {
 
@@ -17,6 +19,19 @@ namespace threadsd::http {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 /// A response with its whole body.
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// What a handler answers: a whole response, or the head and first bytes of an event
+/// stream whose body goes on with `events` (text/event-stream, contract section 9).
+struct Reply {
+    /// A whole response.
+    Reply(Response whole) : response(std::move(whole)) {}  // NOLINT: implicit on purpose
+    /// A stream: `head` carries the status, headers and the first events as its body.
+    Reply(Response head, std::shared_ptr<api::EventSource> source)
+        : response(std::move(head)), events(std::move(source)) {}
+
+    Response response;                         ///< Status, headers and (first) body.
+    std::shared_ptr<api::EventSource> events;  ///< Non-null: the body goes on with these.
+};
 
 /// A response with a JSON body and the given status.
 Response json_response(unsigned status, std::string body);

@@ -57,7 +57,7 @@ class RequestHandler : public Handler {
 
     /// Produces the response for an admitted request whose body has been read; unexpected
     /// failures are logged and become a 500 envelope.
-    boost::asio::awaitable<Response> handle(Admission admission, const Request& request) override;
+    boost::asio::awaitable<Reply> handle(Admission admission, const Request& request) override;
 
     /// How often a request is checked again when the catalog moves under it
     /// (store::CatalogChanged) before it gets a 503: a catalog changing that fast is an
@@ -75,7 +75,7 @@ class RequestHandler : public Handler {
     boost::asio::awaitable<std::variant<std::optional<std::uint32_t>, Response>> charge_shared(
         const auth::Caller& who, std::uint32_t rate, std::string_view request_id);
     /// Runs the endpoint; may throw.
-    boost::asio::awaitable<Response> dispatch(const Admission& admission, const Request& request);
+    boost::asio::awaitable<Reply> dispatch(const Admission& admission, const Request& request);
 
     Router router_;                       ///< Method and path to endpoint.
     auth::Authenticator& authenticator_;  ///< Who a request acts for.

@@ -22,6 +22,9 @@ enum class RouteId {
     kGetThread,        ///< GET /api/v1/threads/{threadId}
     kPatchThread,      ///< PATCH /api/v1/threads/{threadId}
     kCloseThread,      ///< PATCH /api/v1/threads/{threadId}/close
+    kPostMessage,      ///< POST /api/v1/threads/{threadId}/messages
+    kListMessages,     ///< GET /api/v1/threads/{threadId}/messages
+    kStreamThread,     ///< GET /api/v1/threads/{threadId}/stream
     kHealth,           ///< GET /healthz
     kReadiness,        ///< GET /readyz
     kMetrics,          ///< GET /metrics
@@ -29,7 +32,7 @@ enum class RouteId {
 };
 
 /// Number of RouteId values.
-inline constexpr std::size_t kRouteCount = 9;
+inline constexpr std::size_t kRouteCount = 12;
 
 /// The route's name in metrics and the access log, e.g. "create"; "unmatched" for none.
 std::string_view route_name(std::optional<RouteId> route);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace threadsd::store {
@@ -94,6 +95,89 @@ template <typename T>
 struct AsOf {
     std::int64_t generation = 0;  ///< The catalog generation read before the lookup.
     std::optional<T> value;       ///< What was found, if anything.
+};
+
+/// The closedReason of a thread closed by the server when its conversation window ended.
+inline constexpr std::string_view kExpiredReason = "EXPIRED";
+
+/// Who wrote a message: the end user (through the integrating backend) or the agent.
+enum class MessageDirection {
+    kInbound,   ///< "INBOUND": from the end user; status "RECEIVED".
+    kOutbound,  ///< "OUTBOUND": the agent's reply; status "SENT".
+};
+
+/// A thread's identity: every read and write of one names its organization too.
+struct ThreadKey {
+    std::string organization_id;  ///< Owner.
+    std::string thread_id;        ///< The thread.
+    bool operator==(const ThreadKey&) const = default;
+};
+
+/// One message of a thread. Everything else of the message object (status, sentAt, the
+/// SMS-only fields) follows from these.
+struct MessageRecord {
+    std::string id;               ///< UUIDv7, lowercase.
+    std::string organization_id;  ///< The thread's owner.
+    std::string thread_id;        ///< The thread.
+    /// Its place in the thread's commit order: 1, 2, 3... assigned under the thread's row
+    /// lock, so it is the order lists, streams and resumption use (never the id's order).
+    std::int64_t sequence = 0;
+    MessageDirection direction = MessageDirection::kInbound;  ///< Who wrote it.
+    /// messageBody as a JSON string literal, quotes included (`"hi\u0000"`): what the
+    /// message object shows, copied as it is, and text both stores can hold (PostgreSQL's
+    /// text cannot hold U+0000).
+    std::string body_json;
+    std::int64_t created_at = 0;  ///< Commit-time instant (unix ms); also updatedAt.
+};
+
+/// How a post of a message ended (Store::post_message()).
+enum class PostResult {
+    kPosted,    ///< Stored with the next sequence number.
+    kNoThread,  ///< The organization has no such thread: nothing stored.
+    kClosed,    ///< The thread is closed: nothing stored.
+    /// The thread's conversation window had ended: the thread was closed with
+    /// kExpiredReason in this same transaction, and the message was not stored.
+    kExpired,
+};
+
+/// A post's outcome and what the answer needs.
+struct PostOutcome {
+    PostResult result = PostResult::kNoThread;  ///< What happened.
+    std::int64_t sequence = 0;                  ///< The message's place (kPosted).
+    /// When the thread's conversation window began after this post: the instant of its
+    /// last inbound message, or of its creation (kPosted).
+    std::int64_t window_started_at = 0;
+    std::optional<ThreadRecord> closed;  ///< The thread as closed (kExpired).
+};
+
+/// Which messages a page of a thread's messages may hold; empty members do not filter.
+struct MessageFilter {
+    std::optional<MessageDirection> direction;  ///< One direction only.
+    /// Only messages before this message in the thread's order (the page cursor).
+    std::optional<std::string> before_id;
+};
+
+/// A page of a thread's messages, newest first, and the thread itself.
+struct MessagePage {
+    bool thread_found = false;            ///< False: no such thread of the organization.
+    bool cursor_found = true;             ///< False: before_id names no message of the thread.
+    ThreadRecord thread;                  ///< The thread, with details as find_thread() has them.
+    std::vector<MessageRecord> messages;  ///< At most the limit asked for.
+};
+
+/// Where a thread stands, for live streams that check what they may have missed.
+struct ThreadPosition {
+    ThreadKey key;                   ///< The thread.
+    std::int64_t last_sequence = 0;  ///< Its newest message's sequence; 0: none yet.
+    bool is_active = true;           ///< False once closed.
+};
+
+/// What a store tells the live streams of this process about a change it did not make:
+/// another process posted to a thread, or closed it.
+struct ThreadSignal {
+    ThreadKey key;                   ///< The thread.
+    std::int64_t last_sequence = 0;  ///< A message with this sequence is committed; 0: none.
+    bool closed = false;             ///< The thread was closed.
 };
 
 /// A share of a key's rate budget granted to one process for one window of the store's

@@ -103,6 +103,58 @@ class Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) = 0;
 
+    // --- Messages (contract section 9) ---
+
+    /// Stores `message` (id, organization, thread, direction, body and created_at set) as
+    /// the next message of its thread, under the thread's row lock: its sequence is one
+    /// more than the thread's last, and an inbound message starts the conversation window
+    /// again. A thread whose window (`window` after its window start) ended before
+    /// message.created_at is closed with kExpiredReason instead. Completes once durably
+    /// committed. Throws as create_thread() does.
+    virtual boost::asio::awaitable<PostOutcome> post_message(const MessageRecord& message,
+                                                             std::chrono::milliseconds window,
+                                                             std::int64_t generation) = 0;
+
+    /// Up to `limit` messages of the thread matching `filter`, newest (highest sequence)
+    /// first, with the thread, in one read snapshot. Each page is one range scan of an
+    /// index. May throw CatalogChanged.
+    virtual boost::asio::awaitable<MessagePage> list_messages(std::string_view organization_id,
+                                                              std::string_view thread_id,
+                                                              const MessageFilter& filter,
+                                                              std::size_t limit,
+                                                              std::int64_t generation) = 0;
+
+    /// The sequence of message `message_id` of the thread, or nothing when it is not one of
+    /// the thread's messages.
+    virtual boost::asio::awaitable<std::optional<std::int64_t>> message_sequence(
+        const ThreadKey& thread, std::string_view message_id) = 0;
+
+    /// Up to `limit` outbound messages of the thread with a sequence above
+    /// `after_sequence`, oldest first: what a live stream has not sent yet.
+    virtual boost::asio::awaitable<std::vector<MessageRecord>> outbound_after(
+        const ThreadKey& thread, std::int64_t after_sequence, std::size_t limit) = 0;
+
+    /// Where each of `threads` stands now, in one query; a thread not found is left out.
+    virtual boost::asio::awaitable<std::vector<ThreadPosition>> thread_positions(
+        const std::vector<ThreadKey>& threads) = 0;
+
+    /// The thread as it is now, with the current catalog's details (for the `closed` event
+    /// of a stream, which belongs to no request), or nothing.
+    virtual boost::asio::awaitable<std::optional<ThreadRecord>> current_thread(
+        const ThreadKey& thread) = 0;
+
+    /// Closes, with kExpiredReason at `now`, up to `limit` open threads whose conversation
+    /// window (`window` after its start) ended at or before `now`, and returns their keys.
+    /// Each thread is closed once, also when several processes sweep at the same moment.
+    virtual boost::asio::awaitable<std::vector<ThreadKey>> expire_threads(
+        std::int64_t now, std::chrono::milliseconds window, std::size_t limit) = 0;
+
+    /// Calls `on_signal` (from any thread) for each change another process made to a
+    /// thread: a message posted, the thread closed. Best effort: a signal may be lost, so
+    /// live streams also poll thread_positions(). A store that one process owns (SQLite)
+    /// never calls it. Called at most once, before serving.
+    virtual void watch_threads(std::function<void(ThreadSignal)> on_signal) = 0;
+
     // --- Rate limits of a deployment ---
 
     /// True when several processes may serve this store at once (PostgreSQL), so that a

@@ -831,4 +831,49 @@ net::awaitable<std::unique_ptr<Store>> open_postgres_store(net::any_io_executor 
                                         options);
 }
 
+net::awaitable<PostOutcome> PgStore::post_message(const MessageRecord&, std::chrono::milliseconds,
+                                                  std::int64_t) {
+    throw std::logic_error("not yet");
+    co_return PostOutcome{};
+}
+
+net::awaitable<MessagePage> PgStore::list_messages(std::string_view, std::string_view,
+                                                   const MessageFilter&, std::size_t,
+                                                   std::int64_t) {
+    throw std::logic_error("not yet");
+    co_return MessagePage{};
+}
+
+net::awaitable<std::optional<std::int64_t>> PgStore::message_sequence(const ThreadKey&,
+                                                                      std::string_view) {
+    throw std::logic_error("not yet");
+    co_return std::nullopt;
+}
+
+net::awaitable<std::vector<MessageRecord>> PgStore::outbound_after(const ThreadKey&, std::int64_t,
+                                                                   std::size_t) {
+    throw std::logic_error("not yet");
+    co_return std::vector<MessageRecord>{};
+}
+
+net::awaitable<std::vector<ThreadPosition>> PgStore::thread_positions(
+    const std::vector<ThreadKey>&) {
+    throw std::logic_error("not yet");
+    co_return std::vector<ThreadPosition>{};
+}
+
+net::awaitable<std::optional<ThreadRecord>> PgStore::current_thread(const ThreadKey&) {
+    throw std::logic_error("not yet");
+    co_return std::nullopt;
+}
+
+net::awaitable<std::vector<ThreadKey>> PgStore::expire_threads(std::int64_t,
+                                                               std::chrono::milliseconds,
+                                                               std::size_t) {
+    throw std::logic_error("not yet");
+    co_return std::vector<ThreadKey>{};
+}
+
+void PgStore::watch_threads(std::function<void(ThreadSignal)>) {}
+
 }  // namespace threadsd::store::postgres

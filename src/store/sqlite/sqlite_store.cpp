@@ -253,4 +253,47 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     return std::make_unique<SqliteStore>(path, options.durability, options.max_queued_writes);
 }
 
+net::awaitable<PostOutcome> SqliteStore::post_message(const MessageRecord&,
+                                                      std::chrono::milliseconds, std::int64_t) {
+    throw std::logic_error("not yet");
+    co_return PostOutcome{};
+}
+
+net::awaitable<MessagePage> SqliteStore::list_messages(std::string_view, std::string_view,
+                                                       const MessageFilter&, std::size_t,
+                                                       std::int64_t) {
+    throw std::logic_error("not yet");
+    co_return MessagePage{};
+}
+
+net::awaitable<std::optional<std::int64_t>> SqliteStore::message_sequence(const ThreadKey&,
+                                                                          std::string_view) {
+    throw std::logic_error("not yet");
+    co_return std::nullopt;
+}
+
+net::awaitable<std::vector<MessageRecord>> SqliteStore::outbound_after(const ThreadKey&,
+                                                                       std::int64_t, std::size_t) {
+    throw std::logic_error("not yet");
+    co_return std::vector<MessageRecord>{};
+}
+
+net::awaitable<std::vector<ThreadPosition>> SqliteStore::thread_positions(
+    const std::vector<ThreadKey>&) {
+    throw std::logic_error("not yet");
+    co_return std::vector<ThreadPosition>{};
+}
+
+net::awaitable<std::optional<ThreadRecord>> SqliteStore::current_thread(const ThreadKey&) {
+    throw std::logic_error("not yet");
+    co_return std::nullopt;
+}
+
+net::awaitable<std::vector<ThreadKey>> SqliteStore::expire_threads(std::int64_t,
+                                                                   std::chrono::milliseconds,
+                                                                   std::size_t) {
+    throw std::logic_error("not yet");
+    co_return std::vector<ThreadKey>{};
+}
+
 }  // namespace threadsd::store::sqlite

@@ -55,6 +55,29 @@ class PgStore final : public Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) override;
 
+    boost::asio::awaitable<PostOutcome> post_message(const MessageRecord& message,
+                                                     std::chrono::milliseconds window,
+                                                     std::int64_t generation) override;
+    boost::asio::awaitable<MessagePage> list_messages(std::string_view organization_id,
+                                                      std::string_view thread_id,
+                                                      const MessageFilter& filter,
+                                                      std::size_t limit,
+                                                      std::int64_t generation) override;
+    boost::asio::awaitable<std::optional<std::int64_t>> message_sequence(
+        const ThreadKey& thread, std::string_view message_id) override;
+    boost::asio::awaitable<std::vector<MessageRecord>> outbound_after(const ThreadKey& thread,
+                                                                      std::int64_t after_sequence,
+                                                                      std::size_t limit) override;
+    boost::asio::awaitable<std::vector<ThreadPosition>> thread_positions(
+        const std::vector<ThreadKey>& threads) override;
+    boost::asio::awaitable<std::optional<ThreadRecord>> current_thread(
+        const ThreadKey& thread) override;
+    boost::asio::awaitable<std::vector<ThreadKey>> expire_threads(std::int64_t now,
+                                                                  std::chrono::milliseconds window,
+                                                                  std::size_t limit) override;
+    /// LISTENs on channel threadsd_threads on a connection of its own.
+    void watch_threads(std::function<void(ThreadSignal)> on_signal) override;
+
     /// Replicas share the database: rates are counted in its rate_budgets table.
     bool shares_rate_limits() const override { return true; }
     boost::asio::awaitable<RateLease> lease_rate_budget(const std::string& key_id,

@@ -81,6 +81,29 @@ class SqliteStore final : public Store {
         std::string_view organization_id, std::string_view thread_id, std::int64_t generation,
         ThreadEdit edit) override;
 
+    boost::asio::awaitable<PostOutcome> post_message(const MessageRecord& message,
+                                                     std::chrono::milliseconds window,
+                                                     std::int64_t generation) override;
+    boost::asio::awaitable<MessagePage> list_messages(std::string_view organization_id,
+                                                      std::string_view thread_id,
+                                                      const MessageFilter& filter,
+                                                      std::size_t limit,
+                                                      std::int64_t generation) override;
+    boost::asio::awaitable<std::optional<std::int64_t>> message_sequence(
+        const ThreadKey& thread, std::string_view message_id) override;
+    boost::asio::awaitable<std::vector<MessageRecord>> outbound_after(const ThreadKey& thread,
+                                                                      std::int64_t after_sequence,
+                                                                      std::size_t limit) override;
+    boost::asio::awaitable<std::vector<ThreadPosition>> thread_positions(
+        const std::vector<ThreadKey>& threads) override;
+    boost::asio::awaitable<std::optional<ThreadRecord>> current_thread(
+        const ThreadKey& thread) override;
+    boost::asio::awaitable<std::vector<ThreadKey>> expire_threads(std::int64_t now,
+                                                                  std::chrono::milliseconds window,
+                                                                  std::size_t limit) override;
+    /// One process owns the file: every change is its own, so it never signals.
+    void watch_threads(std::function<void(ThreadSignal)>) override {}
+
     /// One process owns the file (its lock says so): it counts rates on its own.
     bool shares_rate_limits() const override { return false; }
     /// Never called (shares_rate_limits() is false); throws std::logic_error.
