@@ -1,8 +1,9 @@
 #include "threadsd/api/list_query.hpp"
 
+#include "threadsd/api/query_string.hpp"
+
 #include <algorithm>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "threadsd/util/clock.hpp"
@@ -16,64 +17,13 @@ ApiError bad_request(std::string message) {
     return {ErrorCode::kBadRequest, std::move(message)};
 }
 
-// RFC 3986 percent-decoding; nothing when a % is not followed by two hex digits.
-std::optional<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out.push_back(text[i]);
-            continue;
-        }
-        if (i + 2 >= text.size()) {
-            return std::nullopt;
-        }
-        const int high = util::hex_digit_value(text[i + 1]);
-        const int low = util::hex_digit_value(text[i + 2]);
-        if (high < 0 || low < 0) {
-            return std::nullopt;
-        }
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-    }
-    return out;
-}
-
-// Client-chosen names are echoed only when short and printable.
-bool is_echoable(const std::string& name) {
-    return !name.empty() && name.size() <= 64 &&
-           std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-std::string describe_parameter(const std::string& name) {
-    return is_echoable(name) ? "query parameter " + name : "a query parameter";
-}
-
-// Plain decimal digits (leading zeros allowed) whose value is 1 to kMaxPageSize.
-std::optional<std::size_t> parse_limit(const std::string& text) {
-    if (text.empty() ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return std::nullopt;
-    }
-    const auto first = text.find_first_not_of('0');
-    const std::string digits = first == std::string::npos ? "0" : text.substr(first);
-    if (digits.size() > 3) {
-        return std::nullopt;
-    }
-    const std::size_t value = std::stoul(digits);
-    if (value < 1 || value > kMaxPageSize) {
-        return std::nullopt;
-    }
-    return value;
-}
-
 // Applies one decoded parameter to `query`; an error names the parameter.
 std::optional<ApiError> apply(const std::string& name, std::string value, ListQuery& query,
                               std::optional<std::string>& cursor,
                               std::optional<std::int64_t>& created_before) {
     auto& filter = query.filter;
     if (name == "limit") {
-        const auto limit = parse_limit(value);
+        const auto limit = parse_page_limit(value, kMaxPageSize);
         if (!limit) {
             return bad_request("limit must be a whole number from 1 to 100");
         }
@@ -106,8 +56,7 @@ std::optional<ApiError> apply(const std::string& name, std::string value, ListQu
             created_before = *instant;
         }
     } else {
-        return bad_request(is_echoable(name) ? "unknown query parameter " + name
-                                             : "unknown query parameter (its name is not shown)");
+        return unknown_parameter(name);
     }
     return std::nullopt;
 }
@@ -116,33 +65,14 @@ std::optional<ApiError> apply(const std::string& name, std::string value, ListQu
 
 std::variant<ListQuery, ApiError> parse_list_query(std::string_view query) {
     ListQuery result;
-    std::set<std::string> seen;
     std::optional<std::string> cursor;
     std::optional<std::int64_t> created_before;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) {
-            continue;  // "a=1&&b=2" or a trailing '&': no parameter there.
-        }
-        const auto equals = pair.find('=');
-        auto name = percent_decode(pair.substr(0, equals));
-        if (!name) {
-            return bad_request("the query string is not correctly percent-encoded");
-        }
-        auto value = percent_decode(equals == std::string_view::npos ? std::string_view{}
-                                                                     : pair.substr(equals + 1));
-        if (!value) {
-            return bad_request(describe_parameter(*name) + " is not correctly percent-encoded");
-        }
-        if (!seen.insert(*name).second) {
-            return bad_request(describe_parameter(*name) + " is repeated");
-        }
-        if (value->empty()) {
-            return bad_request(describe_parameter(*name) + " must not be empty");
-        }
-        if (auto error = apply(*name, std::move(*value), result, cursor, created_before)) {
+    auto parameters = parse_query_parameters(query);
+    if (auto* error = std::get_if<ApiError>(&parameters)) {
+        return std::move(*error);
+    }
+    for (auto& [name, value] : std::get<QueryParameters>(parameters)) {
+        if (auto error = apply(name, std::move(value), result, cursor, created_before)) {
             return *std::move(error);
         }
     }

@@ -29,7 +29,8 @@ std::int64_t next_update_time(const store::ThreadRecord& thread) {
 
 }  // namespace
 
-ThreadApi::ThreadApi(store::Store& store, InputLimits limits) : store_(store), limits_(limits) {}
+ThreadApi::ThreadApi(store::Store& store, InputLimits limits, std::shared_ptr<ThreadFeed> feed)
+    : store_(store), limits_(limits), feed_(std::move(feed)) {}
 
 net::awaitable<ApiResult> ThreadApi::create_web_thread(const auth::Caller& caller,
                                                        std::string_view body) {
@@ -167,12 +168,18 @@ net::awaitable<ApiResult> ThreadApi::close_thread(const auth::Caller& caller,
         thread.closed_at = thread.updated_at;
         thread.closed_reason = std::get<std::string>(reason);
     };
-    co_return co_await update_or_answer(caller, *id, std::move(edit));
+    std::optional<store::ThreadRecord> closed;
+    auto result = co_await update_or_answer(caller, *id, std::move(edit), &closed);
+    if (closed && feed_) {
+        feed_->publish_closed(*closed);
+    }
+    co_return result;
 }
 
 net::awaitable<ApiResult> ThreadApi::update_or_answer(const auth::Caller& caller,
                                                       const std::string& thread_id,
-                                                      store::ThreadEdit edit) {
+                                                      store::ThreadEdit edit,
+                                                      std::optional<store::ThreadRecord>* stored) {
     // The edit refuses with an ApiFailure; the store has then written nothing.
     std::optional<store::ThreadRecord> updated;
     try {
@@ -184,7 +191,11 @@ net::awaitable<ApiResult> ThreadApi::update_or_answer(const auth::Caller& caller
     if (!updated) {
         co_return error_result(kUnknownThread);
     }
-    co_return ApiResult{200, thread_body(*updated)};
+    auto body = thread_body(*updated);
+    if (stored != nullptr) {
+        *stored = std::move(updated);
+    }
+    co_return ApiResult{200, std::move(body)};
 }
 
 }  // namespace threadsd::api

@@ -32,6 +32,11 @@ void timestamp(util::JsonWriter& out, std::int64_t unix_ms) {
 
 void write_thread(util::JsonWriter& out, const store::ThreadRecord& thread) {
     out.begin_object();
+    write_thread_fields(out, thread);
+    out.end_object();
+}
+
+void write_thread_fields(util::JsonWriter& out, const store::ThreadRecord& thread) {
     out.key("id").string(thread.id);
     out.key("organizationId").string(thread.organization_id);
     out.key("agentVersionId").string(thread.agent_version.id);
@@ -81,8 +86,6 @@ void write_thread(util::JsonWriter& out, const store::ThreadRecord& thread) {
     out.key("smsTemperature");
     optional_number(out, version.sms_temperature);
     out.key("discardInboundSms").boolean(version.discard_inbound_sms);
-    out.end_object();
-
     out.end_object();
 }
 

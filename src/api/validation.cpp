@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "threadsd/util/json_reader.hpp"
+#include "threadsd/util/json_writer.hpp"
 #include "threadsd/util/uuid.hpp"
 
 namespace threadsd::api {
@@ -267,6 +268,42 @@ std::variant<std::string, ApiError> parse_close_request(std::string_view body) {
             "reason must be a string of 1 to 64 characters without control characters");
     }
     return std::string(reason->get_string());
+}
+
+std::variant<PostMessageRequest, ApiError> parse_post_message_request(
+    std::string_view body, std::size_t max_message_bytes) {
+    auto parsed = parse_object_body(body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+        return std::move(*error);
+    }
+    const json::object& object = std::get<json::object>(parsed);
+    PostMessageRequest request;
+    const json::value* message = object.if_contains("message");
+    if (message == nullptr || message->is_null()) {
+        return bad_request("message is required");
+    }
+    if (!message->is_string()) {
+        return bad_request("message must be a string");
+    }
+    const auto& text = message->get_string();
+    if (text.empty() || text.size() > max_message_bytes) {
+        return bad_request("message must be 1 character to " + std::to_string(max_message_bytes) +
+                           " bytes of UTF-8");
+    }
+    const json::value* direction = object.if_contains("direction");
+    if (direction != nullptr && !direction->is_null()) {
+        if (!direction->is_string() ||
+            (direction->get_string() != "INBOUND" && direction->get_string() != "OUTBOUND")) {
+            return bad_request("direction must be INBOUND or OUTBOUND");
+        }
+        if (direction->get_string() == "OUTBOUND") {
+            request.direction = store::MessageDirection::kOutbound;
+        }
+    }
+    util::JsonWriter literal;
+    literal.string(std::string_view(text.data(), text.size()));
+    request.body_json = literal.take();
+    return request;
 }
 
 }  // namespace threadsd::api

@@ -28,16 +28,27 @@ std::optional<std::uint64_t> parse_count(std::string_view text, std::uint64_t lo
     return value;
 }
 
-/// Parses `250ms`, `10s` or a bare number of seconds; at least 1 ms, at most a day.
-std::optional<milliseconds> parse_duration(std::string_view text) {
+/// A year in milliseconds: the longest conversation window.
+constexpr std::uint64_t kYearMs = 8760ull * 3'600'000;
+
+/// Parses `250ms`, `10s`, `5m`, `24h` or a bare number of seconds; at least 1 ms, at most
+/// `most_ms` (a day unless said).
+std::optional<milliseconds> parse_duration(std::string_view text,
+                                           std::uint64_t most_ms = 86'400'000) {
     std::uint64_t scale = 1000;
     if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
         scale = 1;
         text.remove_suffix(2);
     } else if (text.size() > 1 && text.back() == 's') {
         text.remove_suffix(1);
+    } else if (text.size() > 1 && text.back() == 'm') {
+        scale = 60'000;
+        text.remove_suffix(1);
+    } else if (text.size() > 1 && text.back() == 'h') {
+        scale = 3'600'000;
+        text.remove_suffix(1);
     }
-    const auto count = parse_count(text, 1, 86'400'000 / scale);
+    const auto count = parse_count(text, 1, most_ms / scale);
     if (!count) {
         return std::nullopt;
     }
@@ -56,8 +67,9 @@ std::optional<std::string> set_size(std::size_t& target, std::string_view name,
 }
 
 std::optional<std::string> set_duration(milliseconds& target, std::string_view name,
-                                        std::string_view value) {
-    const auto duration = parse_duration(value);
+                                        std::string_view value,
+                                        std::uint64_t most_ms = 86'400'000) {
+    const auto duration = parse_duration(value, most_ms);
     if (!duration) {
         return std::string(name) + " must be a duration such as 10s or 500ms";
     }
@@ -84,6 +96,18 @@ bool is_clerk_organization_id(std::string_view id) {
     }
     return std::all_of(id.begin() + kPrefix.size(), id.end(),
                        [](unsigned char c) { return std::isalnum(c) != 0; });
+}
+
+/// A duration in the largest whole unit: `24h`, `15m`, `10s` or `250ms`.
+std::string format_long_duration(milliseconds duration) {
+    const auto ms = duration.count();
+    if (ms % 3'600'000 == 0) {
+        return std::to_string(ms / 3'600'000) + "h";
+    }
+    if (ms % 60'000 == 0) {
+        return std::to_string(ms / 60'000) + "m";
+    }
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
 /// A duration as a flag would take it: `10s`, or `250ms` when not whole seconds.
@@ -192,6 +216,38 @@ const Setting kSettings[] = {
      [](const CommandLine& c) { return format_duration(c.serve.http.write_timeout); },
      [](CommandLine& c, std::string_view v) {
          return set_duration(c.serve.http.write_timeout, "--write-timeout", v);
+     }},
+    {"--conversation-window", "DUR", true, SettingSources::kEverywhere,
+     "a thread with no inbound message for this long is closed with closedReason EXPIRED",
+     "1ms to 8760h",
+     [](const CommandLine& c) {
+         return format_long_duration(c.serve.messages.conversation_window);
+     },
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.messages.conversation_window, "--conversation-window", v,
+                             kYearMs);
+     }},
+    {"--expiry-sweep-interval", "DUR", true, SettingSources::kEverywhere,
+     "how often the server looks for conversation windows that ended", "1ms to 86400s",
+     [](const CommandLine& c) {
+         return format_long_duration(c.serve.messages.expiry_sweep_interval);
+     },
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.messages.expiry_sweep_interval, "--expiry-sweep-interval", v);
+     }},
+    {"--stream-keepalive", "DUR", true, SettingSources::kEverywhere,
+     "a live stream with no event for this long gets a comment line, so proxies keep it",
+     "1ms to 86400s",
+     [](const CommandLine& c) { return format_long_duration(c.serve.messages.stream_keepalive); },
+     [](CommandLine& c, std::string_view v) {
+         return set_duration(c.serve.messages.stream_keepalive, "--stream-keepalive", v);
+     }},
+    {"--max-message-bytes", "N", true, SettingSources::kEverywhere,
+     "UTF-8 bytes of one message, beyond it 400", "1 to 1048576",
+     [](const CommandLine& c) { return std::to_string(c.serve.messages.max_message_bytes); },
+     [](CommandLine& c, std::string_view v) {
+         return set_size(c.serve.messages.max_message_bytes, "--max-message-bytes", v, 1,
+                         1024 * 1024);
      }},
     {"--max-connections", "N", true, SettingSources::kEverywhere,
      "open connections; one more is answered 503 and closed", "1 to 1000000",

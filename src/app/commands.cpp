@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "threadsd/api/expiry_sweeper.hpp"
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/authenticator.hpp"
 #include "threadsd/http/request_handler.hpp"
@@ -292,7 +293,13 @@ int serve(const CommandLine& line) {
     // every answer that contains them.
     api::InputLimits input = line.serve.input;
     input.max_maps_bytes = line.serve.http.max_body_bytes;
-    api::ThreadApi thread_api(*store, input);
+    // Live streams poll a store that other processes share, for a change whose signal was
+    // lost; one process owns a SQLite file, and every change there is its own.
+    const std::chrono::milliseconds stream_poll{store->shares_rate_limits() ? 1000 : 0};
+    auto feed = std::make_shared<api::ThreadFeed>(*store, io.get_executor(), stream_poll);
+    api::ThreadApi thread_api(*store, input, feed);
+    api::MessageApi message_api(*store, feed, line.serve.messages);
+    api::ExpirySweeper sweeper(*store, feed, line.serve.messages, io.get_executor());
     // Key files are read now, so a bad one stops the start with one line.
     std::unique_ptr<auth::BearerAuthenticator> bearer;
     if (line.serve.bearer.enabled()) {
@@ -303,8 +310,8 @@ int serve(const CommandLine& line) {
         }
     }
     auth::Authenticator authenticator(*store, bearer.get());
-    http::RequestHandler handler(http::Router::threads_api(), authenticator, thread_api, *store,
-                                 line.serve.rate_limit);
+    http::RequestHandler handler(http::Router::threads_api(), authenticator, thread_api,
+                                 message_api, *store, line.serve.rate_limit);
     std::unique_ptr<http::Server> server;
     try {
         if (const auto inherited = inherited_listening_socket()) {
@@ -331,6 +338,8 @@ int serve(const CommandLine& line) {
     address.append(":").append(std::to_string(bound.port()));
     offer_demo_key(*store, address, io);
     handler.attach(*server);
+    feed->start();
+    sweeper.start();
     server->start();
     util::log_info("listening on http://" + address + " with " + std::to_string(workers) +
                    " workers, database " + store->description());
@@ -358,6 +367,8 @@ int serve(const CommandLine& line) {
         util::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                        ", shutting down");
         notify_stopping();
+        sweeper.stop();
+        feed->stop();
         server->shutdown(line.serve.shutdown_grace, [&io](bool clean) {
             if (!clean) {
                 util::log_info("shutdown grace period over; closing the remaining connections");

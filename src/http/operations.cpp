@@ -47,6 +47,9 @@ Response OperationsEndpoints::metrics() const {
     util::append_metric(out, "threadsd_threads_created_total",
                         "Threads created (creates answered 200).", "counter",
                         metrics_.count(RouteId::kCreateWebThread, 200));
+    if (messages_ != nullptr) {
+        messages_->render_metrics(out);
+    }
     store_.render_metrics(out);
     Response response{beast::http::status::ok, 11};
     response.set(beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

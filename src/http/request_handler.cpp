@@ -46,13 +46,14 @@ bool has_body(const Request& request) {
 }  // namespace
 
 RequestHandler::RequestHandler(Router router, auth::Authenticator& authenticator,
-                               api::ThreadApi& api, store::Store& store,
+                               api::ThreadApi& api, api::MessageApi& messages, store::Store& store,
                                std::uint32_t default_rate_limit)
     : router_(std::move(router)),
       authenticator_(authenticator),
       api_(api),
+      messages_(messages),
       rate_limiter_(default_rate_limit),
-      operations_(store, metrics_) {
+      operations_(store, metrics_, &messages) {
     if (store.shares_rate_limits()) {
         shared_rate_limiter_.emplace(store);
     }
@@ -248,9 +249,20 @@ net::awaitable<Reply> RequestHandler::dispatch(const Admission& admission, const
             result = co_await api_.close_thread(caller, parameters.at(0), request.body());
             break;
         case RouteId::kPostMessage:
+            result = co_await messages_.post_message(caller, parameters.at(0), request.body());
+            break;
         case RouteId::kListMessages:
-        case RouteId::kStreamThread:
-            co_return error_response({api::ErrorCode::kNotFound, "not yet"});  // FIXME
+            result = co_await messages_.list_messages(caller, parameters.at(0),
+                                                      query_of(request.target()));
+            break;
+        case RouteId::kStreamThread: {
+            std::optional<std::string_view> last_event_id;
+            if (const auto found = request.find("Last-Event-ID"); found != request.end()) {
+                last_event_id = trim_header_value(found->value());
+            }
+            result = co_await messages_.stream_thread(caller, parameters.at(0), last_event_id);
+            break;
+        }
         case RouteId::kHealth:
             co_return operations_.health();
         case RouteId::kReadiness: {

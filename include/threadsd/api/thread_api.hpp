@@ -10,6 +10,7 @@
 #include "threadsd/api/error.hpp"
 #include "threadsd/api/event_source.hpp"
 #include "threadsd/api/limits.hpp"
+#include "threadsd/api/thread_feed.hpp"
 #include "threadsd/auth/api_key.hpp"
 #include "threadsd/store/store.hpp"
 #include "threadsd/util/uuid.hpp"
@@ -34,7 +35,7 @@ ApiResult error_result(const ApiError& error);
 class ThreadApi {
   public:
     /// Uses `store` for every read and write; `limits` bound every map.
-    ThreadApi(store::Store& store, InputLimits limits);
+    ThreadApi(store::Store& store, InputLimits limits, std::shared_ptr<ThreadFeed> feed = nullptr);
 
     /// POST /api/v1/threads/web: validates `body`, binds the thread to the agent's
     /// published version and answers only once the row is committed.
@@ -62,14 +63,15 @@ class ThreadApi {
 
   private:
     /// Applies `edit` to the caller's thread `thread_id`; answers the thread as stored, a
-    /// 404, or the ApiFailure the edit threw.
-    boost::asio::awaitable<ApiResult> update_or_answer(const auth::Caller& caller,
-                                                       const std::string& thread_id,
-                                                       store::ThreadEdit edit);
+    /// 404, or the ApiFailure the edit threw. `stored`, when given, gets the thread as stored.
+    boost::asio::awaitable<ApiResult> update_or_answer(
+        const auth::Caller& caller, const std::string& thread_id, store::ThreadEdit edit,
+        std::optional<store::ThreadRecord>* stored = nullptr);
 
-    store::Store& store_;       ///< Where threads live.
-    InputLimits limits_;        ///< Map limits.
-    util::Uuid7Generator ids_;  ///< Thread ids, monotonic in this process.
+    store::Store& store_;               ///< Where threads live.
+    InputLimits limits_;                ///< Map limits.
+    util::Uuid7Generator ids_;          ///< Thread ids, monotonic in this process.
+    std::shared_ptr<ThreadFeed> feed_;  ///< Told of closes, to end their streams; may be null.
 };
 
 }  // namespace threadsd::api

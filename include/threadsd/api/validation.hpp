@@ -11,6 +11,7 @@
 
 #include "threadsd/api/error.hpp"
 #include "threadsd/api/limits.hpp"
+#include "threadsd/store/records.hpp"
 
 namespace threadsd::api {
 
@@ -62,5 +63,17 @@ inline constexpr std::string_view kDefaultCloseReason = "ENDED";
 /// Parses a close body: empty, `{}`, or `{"reason": null}` give the default reason; a
 /// reason is 1 to 64 code points with no control characters.
 std::variant<std::string, ApiError> parse_close_request(std::string_view body);
+
+/// A validated `POST /api/v1/threads/{id}/messages` body.
+struct PostMessageRequest {
+    store::MessageDirection direction = store::MessageDirection::kInbound;  ///< Who wrote it.
+    std::string body_json;  ///< `message` as a JSON string literal, exactly as sent.
+};
+
+/// Parses a message body: `message` is a string of 1 character to `max_message_bytes` UTF-8
+/// bytes (valid Unicode, which the strict parser already ensures); `direction` is absent,
+/// null, "INBOUND" or "OUTBOUND". Other properties are ignored.
+std::variant<PostMessageRequest, ApiError> parse_post_message_request(
+    std::string_view body, std::size_t max_message_bytes);
 
 }  // namespace threadsd::api

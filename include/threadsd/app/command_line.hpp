@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "threadsd/api/limits.hpp"
+#include "threadsd/api/message_api.hpp"
 #include "threadsd/auth/bearer_token.hpp"
 #include "threadsd/http/access_log.hpp"
 #include "threadsd/http/limits.hpp"
@@ -50,9 +51,10 @@ struct ServeOptions {
     http::HttpLimits http;                           ///< Sizes and timeouts of requests.
     std::size_t max_queued_writes = store::kDefaultMaxQueuedWrites;  ///< Writer backlog.
     http::AccessLogSettings access_log{true, {}};  ///< A JSON line per request; who the client is.
-    std::uint32_t rate_limit = 0;  ///< Requests per second of a key without its own; 0 = off.
-    api::InputLimits input;        ///< Limits on metadata and variables.
-    auth::BearerSettings bearer;   ///< Clerk bearer tokens; off without a key file.
+    std::uint32_t rate_limit = 0;   ///< Requests per second of a key without its own; 0 = off.
+    api::InputLimits input;         ///< Limits on metadata and variables.
+    auth::BearerSettings bearer;    ///< Clerk bearer tokens; off without a key file.
+    api::MessageSettings messages;  ///< Conversation window, streams, message size.
 };
 
 /// A parsed command line.

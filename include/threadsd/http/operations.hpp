@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "threadsd/api/message_api.hpp"
 #include "threadsd/http/message.hpp"
 #include "threadsd/http/metrics.hpp"
 #include "threadsd/store/store.hpp"
@@ -31,8 +32,9 @@ class ListenerStatus {
 class OperationsEndpoints {
   public:
     /// Reports on `store` and `metrics`, which must outlive this object.
-    OperationsEndpoints(store::Store& store, const RequestMetrics& metrics)
-        : store_(store), metrics_(metrics) {}
+    OperationsEndpoints(store::Store& store, const RequestMetrics& metrics,
+                        const api::MessageApi* messages = nullptr)
+        : store_(store), metrics_(metrics), messages_(messages) {}
 
     /// Lets /readyz and /metrics see the listener; until then they report no connections.
     void attach(const ListenerStatus& listener) { listener_ = &listener; }
@@ -54,6 +56,7 @@ class OperationsEndpoints {
     store::Store& store_;                       ///< Probed and reported on.
     const RequestMetrics& metrics_;             ///< Counts and latencies of answered requests.
     const ListenerStatus* listener_ = nullptr;  ///< The server, once attached.
+    const api::MessageApi* messages_;           ///< Messages and streams, when served.
 };
 
 }  // namespace threadsd::http

@@ -14,6 +14,7 @@
 #include <optional>
 #include <variant>
 
+#include "threadsd/api/message_api.hpp"
 #include "threadsd/api/thread_api.hpp"
 #include "threadsd/auth/authenticator.hpp"
 #include "threadsd/auth/leased_rate_limiter.hpp"
@@ -34,7 +35,8 @@ class RequestHandler : public Handler {
     /// caller without a rate limit of its own gets `default_rate_limit` requests per
     /// second (0: unlimited). The operations endpoints report on `store`.
     RequestHandler(Router router, auth::Authenticator& authenticator, api::ThreadApi& api,
-                   store::Store& store, std::uint32_t default_rate_limit = 0);
+                   api::MessageApi& messages, store::Store& store,
+                   std::uint32_t default_rate_limit = 0);
 
     /// Checks the head: route, then credentials, then the caller's rate limit.
     boost::asio::awaitable<std::variant<Admission, Response>> admit(
@@ -80,6 +82,7 @@ class RequestHandler : public Handler {
     Router router_;                       ///< Method and path to endpoint.
     auth::Authenticator& authenticator_;  ///< Who a request acts for.
     api::ThreadApi& api_;                 ///< The thread operations.
+    api::MessageApi& messages_;           ///< Messages and live streams.
     auth::RateLimiter rate_limiter_;      ///< Token buckets of the callers with a limit.
     /// Leased budgets instead, when processes share the store (Store::shares_rate_limits).
     std::optional<auth::LeasedRateLimiter> shared_rate_limiter_;

@@ -106,6 +106,11 @@ enum class MessageDirection {
     kOutbound,  ///< "OUTBOUND": the agent's reply; status "SENT".
 };
 
+/// "INBOUND" or "OUTBOUND", as the API and both stores spell it.
+constexpr std::string_view direction_name(MessageDirection direction) {
+    return direction == MessageDirection::kInbound ? "INBOUND" : "OUTBOUND";
+}
+
 /// A thread's identity: every read and write of one names its organization too.
 struct ThreadKey {
     std::string organization_id;  ///< Owner.

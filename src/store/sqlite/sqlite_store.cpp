@@ -1,5 +1,6 @@
 #include "threadsd/store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "threadsd/store/write_metrics.hpp"
@@ -253,47 +254,149 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     return std::make_unique<SqliteStore>(path, options.durability, options.max_queued_writes);
 }
 
-net::awaitable<PostOutcome> SqliteStore::post_message(const MessageRecord&,
-                                                      std::chrono::milliseconds, std::int64_t) {
-    throw std::logic_error("not yet");
-    co_return PostOutcome{};
+namespace {
+
+// Every change moves updatedAt, even within the millisecond of the previous one.
+std::int64_t closing_time(const ThreadRecord& thread, std::int64_t now) {
+    return std::max(now, thread.updated_at + 1);
 }
 
-net::awaitable<MessagePage> SqliteStore::list_messages(std::string_view, std::string_view,
-                                                       const MessageFilter&, std::size_t,
-                                                       std::int64_t) {
-    throw std::logic_error("not yet");
-    co_return MessagePage{};
+// Closes `thread` as the server does when its conversation window ended.
+void close_expired(ThreadRecord& thread, std::int64_t now) {
+    thread.is_active = false;
+    thread.updated_at = closing_time(thread, now);
+    thread.closed_at = thread.updated_at;
+    thread.closed_reason = std::string(kExpiredReason);
 }
 
-net::awaitable<std::optional<std::int64_t>> SqliteStore::message_sequence(const ThreadKey&,
-                                                                          std::string_view) {
-    throw std::logic_error("not yet");
-    co_return std::nullopt;
+}  // namespace
+
+net::awaitable<PostOutcome> SqliteStore::post_message(const MessageRecord& message,
+                                                      std::chrono::milliseconds window,
+                                                      std::int64_t) {
+    // One writer job: the single writer's order is the thread's row lock, so sequences
+    // are given in commit order.
+    PostOutcome outcome;
+    WriteJob job = [&](WriteContext& context) {
+        outcome = PostOutcome{};
+        const auto progress = context.messages.progress(message.organization_id, message.thread_id);
+        if (!progress) {
+            outcome.result = PostResult::kNoThread;
+            return;
+        }
+        if (!progress->is_active) {
+            outcome.result = PostResult::kClosed;
+            return;
+        }
+        if (progress->window_started_at + window.count() <= message.created_at) {
+            auto thread = context.thread_reads.find(message.organization_id, message.thread_id);
+            if (!thread) {
+                throw std::logic_error("a thread vanished inside the writer's transaction");
+            }
+            close_expired(*thread, message.created_at);
+            context.threads.update(*thread);
+            outcome.result = PostResult::kExpired;
+            outcome.closed = std::move(thread);
+            return;
+        }
+        MessageRecord stored = message;
+        stored.sequence = progress->last_sequence + 1;
+        const std::int64_t window_start = message.direction == MessageDirection::kInbound
+                                              ? message.created_at
+                                              : progress->window_started_at;
+        context.messages.insert(stored);
+        context.messages.advance(message.organization_id, message.thread_id, stored.sequence,
+                                 window_start);
+        outcome.result = PostResult::kPosted;
+        outcome.sequence = stored.sequence;
+        outcome.window_started_at = window_start;
+    };
+    co_await writer_.write(std::move(job));
+    if (outcome.closed) {
+        // The details as the catalog has them now, like any read of the thread.
+        const auto details = agent_details(observe_catalog());
+        auto session = read();
+        session->threads.find(outcome.closed->organization_id, outcome.closed->id, *outcome.closed,
+                              &details);
+    }
+    co_return outcome;
 }
 
-net::awaitable<std::vector<MessageRecord>> SqliteStore::outbound_after(const ThreadKey&,
-                                                                       std::int64_t, std::size_t) {
-    throw std::logic_error("not yet");
-    co_return std::vector<MessageRecord>{};
+net::awaitable<MessagePage> SqliteStore::list_messages(std::string_view organization_id,
+                                                       std::string_view thread_id,
+                                                       const MessageFilter& filter,
+                                                       std::size_t limit, std::int64_t generation) {
+    MessagePage page;
+    const auto details = agent_details(generation);
+    auto session = read();
+    page.thread_found = session->threads.find(organization_id, thread_id, page.thread, &details);
+    if (!page.thread_found) {
+        co_return page;
+    }
+    std::optional<std::int64_t> before;
+    if (filter.before_id) {
+        before = session->messages.sequence_of(organization_id, thread_id, *filter.before_id);
+        if (!before) {
+            page.cursor_found = false;
+            co_return page;
+        }
+    }
+    page.messages =
+        session->messages.page(organization_id, thread_id, filter.direction, before, limit);
+    co_return page;
+}
+
+net::awaitable<std::optional<std::int64_t>> SqliteStore::message_sequence(
+    const ThreadKey& thread, std::string_view message_id) {
+    auto session = read();
+    co_return session->messages.sequence_of(thread.organization_id, thread.thread_id, message_id);
+}
+
+net::awaitable<std::vector<MessageRecord>> SqliteStore::outbound_after(const ThreadKey& thread,
+                                                                       std::int64_t after_sequence,
+                                                                       std::size_t limit) {
+    auto session = read();
+    co_return session->messages.outbound_after(thread.organization_id, thread.thread_id,
+                                               after_sequence, limit);
 }
 
 net::awaitable<std::vector<ThreadPosition>> SqliteStore::thread_positions(
-    const std::vector<ThreadKey>&) {
-    throw std::logic_error("not yet");
-    co_return std::vector<ThreadPosition>{};
+    const std::vector<ThreadKey>& threads) {
+    std::vector<ThreadPosition> positions;
+    auto session = read();
+    for (const auto& key : threads) {
+        if (const auto progress = session->messages.progress(key.organization_id, key.thread_id)) {
+            positions.push_back(ThreadPosition{key, progress->last_sequence, progress->is_active});
+        }
+    }
+    co_return positions;
 }
 
-net::awaitable<std::optional<ThreadRecord>> SqliteStore::current_thread(const ThreadKey&) {
-    throw std::logic_error("not yet");
-    co_return std::nullopt;
+net::awaitable<std::optional<ThreadRecord>> SqliteStore::current_thread(const ThreadKey& thread) {
+    const auto details = agent_details(observe_catalog());
+    auto session = read();
+    co_return session->threads.find(thread.organization_id, thread.thread_id, &details);
 }
 
-net::awaitable<std::vector<ThreadKey>> SqliteStore::expire_threads(std::int64_t,
-                                                                   std::chrono::milliseconds,
-                                                                   std::size_t) {
-    throw std::logic_error("not yet");
-    co_return std::vector<ThreadKey>{};
+net::awaitable<std::vector<ThreadKey>> SqliteStore::expire_threads(std::int64_t now,
+                                                                   std::chrono::milliseconds window,
+                                                                   std::size_t limit) {
+    // Candidates and closes in one writer job: a post that started the window again is
+    // ordered before or after it by the single writer, never in between.
+    std::vector<ThreadKey> closed;
+    WriteJob job = [&](WriteContext& context) {
+        closed = context.messages.ended_windows(now - window.count(), limit);
+        for (const auto& key : closed) {
+            auto thread = context.thread_reads.find(key.organization_id, key.thread_id);
+            if (!thread) {
+                throw std::logic_error("a thread vanished inside the writer's transaction");
+            }
+            close_expired(*thread, now);
+            context.threads.update(*thread);
+        }
+    };
+    co_await writer_.write(std::move(job));
+    co_return closed;
 }
 
 }  // namespace threadsd::store::sqlite

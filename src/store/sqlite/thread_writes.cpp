@@ -6,8 +6,8 @@ ThreadWrites::ThreadWrites(Connection& connection)
     : insert_(connection.prepare(
           "INSERT INTO threads (id, organization_id, agent_id, agent_version_id, to_phone_number,"
           "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
-          "  closed_at, closed_reason, metadata, variables)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")),
+          "  closed_at, closed_reason, metadata, variables, window_started_at)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?10)")),
       update_maps_(
           connection.prepare("UPDATE threads SET metadata = ?2, variables = ?3, updated_at = ?4"
                              " WHERE organization_id = ?5 AND id = ?1")),

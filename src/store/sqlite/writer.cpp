@@ -55,6 +55,7 @@ WriteSession::WriteSession(const std::string& path, Durability durability)
     : connection(path, OpenMode::kReadWrite),
       threads(connection),
       thread_reads(connection),
+      messages(connection),
       // Prepared once: parsing them again for every job cost 14% of a create (callgrind).
       transaction(connection),
       savepoint(connection.prepare("SAVEPOINT job")),
@@ -239,7 +240,8 @@ bool Writer::run_batch(std::vector<Pending>& batch, std::vector<std::exception_p
     const bool savepoints = isolation == Isolation::kSavepointPerJob;
     const auto started = std::chrono::steady_clock::now();
     Transaction transaction(session.connection, &session.transaction);
-    WriteContext context{session.connection, session.threads, session.thread_reads};
+    WriteContext context{session.connection, session.threads, session.thread_reads,
+                         session.messages};
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (savepoints) {
             session.savepoint.run();

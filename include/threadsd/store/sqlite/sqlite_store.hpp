@@ -11,6 +11,7 @@
 #include "threadsd/store/catalog_cache.hpp"
 #include "threadsd/store/sqlite/catalog.hpp"
 #include "threadsd/store/sqlite/connection.hpp"
+#include "threadsd/store/sqlite/message_statements.hpp"
 #include "threadsd/store/sqlite/thread_reads.hpp"
 #include "threadsd/store/sqlite/writer.hpp"
 #include "threadsd/store/store.hpp"
@@ -24,11 +25,13 @@ struct ReadSession {
         : connection(path, OpenMode::kReadOnly),
           catalog(connection),
           threads(connection),
+          messages(connection),
           file_epoch(epoch) {}
-    Connection connection;     ///< Read-only; in WAL mode it never waits for the writer.
-    Catalog catalog;           ///< Key and agent statements over `connection`.
-    ThreadReads threads;       ///< Thread statements over `connection`.
-    std::uint64_t file_epoch;  ///< Writer::file_epoch() when opened; stale ones are dropped.
+    Connection connection;       ///< Read-only; in WAL mode it never waits for the writer.
+    Catalog catalog;             ///< Key and agent statements over `connection`.
+    ThreadReads threads;         ///< Thread statements over `connection`.
+    MessageStatements messages;  ///< Message statements over `connection`.
+    std::uint64_t file_epoch;    ///< Writer::file_epoch() when opened; stale ones are dropped.
 };
 
 class SqliteStore;

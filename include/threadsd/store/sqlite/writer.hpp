@@ -41,6 +41,7 @@
 #include "threadsd/store/sqlite/checkpointer.hpp"
 #include "threadsd/store/sqlite/connection.hpp"
 #include "threadsd/store/sqlite/file_identity.hpp"
+#include "threadsd/store/sqlite/message_statements.hpp"
 #include "threadsd/store/sqlite/thread_reads.hpp"
 #include "threadsd/store/sqlite/thread_writes.hpp"
 #include "threadsd/util/latency_histogram.hpp"
@@ -49,9 +50,10 @@ namespace threadsd::store::sqlite {
 
 /// What a write job may use: the connection and its prepared statements.
 struct WriteContext {
-    Connection& connection;     ///< The write connection, inside an open transaction.
-    ThreadWrites& threads;      ///< Prepared thread writes.
-    ThreadReads& thread_reads;  ///< Thread reads that see this transaction's own changes.
+    Connection& connection;       ///< The write connection, inside an open transaction.
+    ThreadWrites& threads;        ///< Prepared thread writes.
+    ThreadReads& thread_reads;    ///< Thread reads that see this transaction's own changes.
+    MessageStatements& messages;  ///< Message reads and writes.
 };
 
 /// A unit of work for the writer. It must throw to fail; its changes are then undone.
@@ -66,6 +68,7 @@ struct WriteSession {
     Connection connection;              ///< The write connection; used on the strand only.
     ThreadWrites threads;               ///< Write statements over `connection`.
     ThreadReads thread_reads;           ///< Read statements over `connection`.
+    MessageStatements messages;         ///< Message statements over `connection`.
     TransactionStatements transaction;  ///< BEGIN, COMMIT and ROLLBACK, prepared.
     Statement savepoint;                ///< SAVEPOINT job: isolates one job in the batch.
     Statement release;                  ///< RELEASE job.

@@ -1,0 +1,50 @@
+#pragma once
+// Closes the threads whose conversation window ended (contract section 9): every
+// --expiry-sweep-interval, the store closes them with closedReason "EXPIRED", each once
+// however many processes sweep, and their live streams here end with `event: closed`.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "threadsd/api/message_api.hpp"
+#include "threadsd/api/thread_feed.hpp"
+#include "threadsd/store/store.hpp"
+
+namespace threadsd::api {
+
+/// The server's sweep for ended conversation windows.
+class ExpirySweeper {
+  public:
+    /// Threads closed per transaction: a backlog is swept in several, so that no single
+    /// transaction holds the writer long.
+    static constexpr std::size_t kBatch = 500;
+
+    /// Sweeps `store` on `executor` as `settings` say, telling `feed` what it closed.
+    ExpirySweeper(store::Store& store, std::shared_ptr<ThreadFeed> feed, MessageSettings settings,
+                  boost::asio::any_io_executor executor);
+
+    /// Starts sweeping (the first sweep at once).
+    void start();
+    /// Stops after the sweep under way, if any.
+    void stop();
+
+    /// Threads closed so far by this process.
+    std::uint64_t expired() const { return expired_.load(); }
+
+  private:
+    /// The sweep loop.
+    boost::asio::awaitable<void> run();
+
+    store::Store& store_;                               ///< Closes the threads.
+    std::shared_ptr<ThreadFeed> feed_;                  ///< Ends their streams.
+    MessageSettings settings_;                          ///< Window and interval.
+    std::shared_ptr<boost::asio::steady_timer> timer_;  ///< Between sweeps.
+    std::atomic<bool> stopped_{false};                  ///< stop() was called.
+    std::atomic<std::uint64_t> expired_{0};             ///< Threads closed.
+};
+
+}  // namespace threadsd::api
