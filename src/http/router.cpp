@@ -35,8 +35,8 @@ Router Router::threads_api() {
     router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}", RouteId::kGetThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}", RouteId::kPatchThread);
     router.add(verb_ns::verb::patch, "/api/v1/threads/{threadId}/close", RouteId::kCloseThread);
-    router.add(verb_ns::verb::post, "/api/v1/threads/{threadId}/messages", RouteId::kPostMessage);
     router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}/messages", RouteId::kListMessages);
+    router.add(verb_ns::verb::post, "/api/v1/threads/{threadId}/messages", RouteId::kPostMessage);
     router.add(verb_ns::verb::get, "/api/v1/threads/{threadId}/stream", RouteId::kStreamThread);
     router.add(verb_ns::verb::get, "/healthz", RouteId::kHealth);
     router.add(verb_ns::verb::get, "/readyz", RouteId::kReadiness);

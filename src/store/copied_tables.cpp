@@ -9,7 +9,7 @@ constexpr auto kInteger = ColumnType::kInteger;
 constexpr auto kReal = ColumnType::kReal;
 constexpr auto kBytes = ColumnType::kBytes;
 
-// The schema of schema/migrations/ (SQLite, through 0006) and schema/postgres/ (0001),
+// The schema of schema/migrations/ (SQLite, through 0007) and schema/postgres/ (0003),
 // which agree on names and meaning. catalog_generation is not copied: the destination's
 // own moves forward with every catalog change (its triggers), so caches of it reload.
 // Threads are keyed by (organization_id, id) in both stores, so that is their copy order.
@@ -72,8 +72,21 @@ const std::vector<CopiedTable> kTables = {
       {"closed_at", kInteger},
       {"closed_reason", kText},
       {"metadata", kText},
-      {"variables", kText}},
+      {"variables", kText},
+      {"last_sequence", kInteger},
+      {"window_started_at", kInteger}},
      2},
+    // After their threads (a foreign key), in the order of their key.
+    {"messages",
+     CopyMode::kAppend,
+     {{"organization_id", kUuid},
+      {"thread_id", kUuid},
+      {"sequence", kInteger},
+      {"id", kUuid},
+      {"direction", kText},
+      {"body", kText},
+      {"created_at", kInteger}},
+     3},
 };
 
 }  // namespace

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(post_answers_accepted_with_the_window_and_stores_every_fiel
     HttpClient client(message_state().port());
     const auto thread_id = new_thread_id(client);
     // Every character a body can hold, NUL and an astral one included, round-trips.
-    const std::string text = std::string("hello\0\"\\/\n\t\xF0\x9F\x98\x80 \xE2\x80\xA8", 18);
+    const std::string text = std::string("hello\0\"\\/\n\t\xF0\x9F\x98\x80 \xE2\x80\xA8", 19);
     const auto answer = post_ok(client, thread_id, text);
     BOOST_TEST(answer.size() == 4u);
     BOOST_TEST(answer.at("status").as_string() == "accepted");
