@@ -178,6 +178,11 @@ void MessageApi::render_metrics(std::string& out) const {
     util::append_metric(out, "threadsd_stream_events_total",
                         "Events (messages and closes) sent on live streams.", "counter",
                         feed_->events_sent());
+    // Reads made for a thread that streams follow, not for each stream: a post of this
+    // process reaches every stream of its thread without one.
+    util::append_metric(out, "threadsd_stream_thread_reads_total",
+                        "Reads of the store made for the threads that live streams follow.",
+                        "counter", feed_->topic_reads());
 }
 
 }  // namespace threadsd::api

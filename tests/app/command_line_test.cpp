@@ -212,13 +212,37 @@ BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
     BOOST_TEST(timeout("7") == 7'000);
     BOOST_TEST(timeout("86400s") == 86'400'000);
     BOOST_TEST(timeout("86400000ms") == 86'400'000);
+    BOOST_TEST(timeout("10m") == 600'000);
+    BOOST_TEST(timeout("24h") == 86'400'000);
     for (const char* flag :
-         {"--shutdown-grace", "--request-timeout", "--idle-timeout", "--write-timeout"}) {
-        for (const char* bad : {"", "0", "0s", "0ms", "-1", "-5s", "1.5s", "10m", "ms", "s", "10 s",
-                                "abc", "86401s", "86400001ms", "10sec", "99999999999999999999"}) {
+         {"--shutdown-grace", "--request-timeout", "--idle-timeout", "--write-timeout",
+          "--expiry-sweep-interval", "--stream-keepalive"}) {
+        for (const char* bad :
+             {"", "0", "0s", "0ms", "0m", "0h", "-1", "-5s", "1.5s", "1.5h", "ms", "s", "m", "h",
+              "10 s", "abc", "86401s", "86400001ms", "1441m", "25h", "10sec", "10min",
+              "99999999999999999999"}) {
             parse_error({"serve", flag, bad}, flag);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(message_settings_and_their_contract_defaults) {
+    const auto defaults = parse_ok({"serve"}).serve.messages;
+    BOOST_TEST(defaults.conversation_window.count() == 24 * 3'600'000);
+    BOOST_TEST(defaults.expiry_sweep_interval.count() == 15'000);
+    BOOST_TEST(defaults.stream_keepalive.count() == 15'000);
+    BOOST_TEST(defaults.max_message_bytes == 16'384u);
+    // A conversation window may run for up to a year.
+    BOOST_TEST(parse_ok({"serve", "--conversation-window", "8760h"})
+                   .serve.messages.conversation_window.count() == 8760LL * 3'600'000);
+    BOOST_TEST(parse_ok({"serve", "--conversation-window", "90m"})
+                   .serve.messages.conversation_window.count() == 90 * 60'000);
+    parse_error({"serve", "--conversation-window", "8761h"}, "--conversation-window");
+    parse_error({"serve", "--conversation-window", "0s"}, "--conversation-window");
+    BOOST_TEST(parse_ok({"serve", "--max-message-bytes", "1"}).serve.messages.max_message_bytes ==
+               1u);
+    parse_error({"serve", "--max-message-bytes", "0"}, "--max-message-bytes");
+    parse_error({"serve", "--max-message-bytes", "1048577"}, "--max-message-bytes");
 }
 
 BOOST_AUTO_TEST_CASE(sizes_and_counts_within_bounds) {
@@ -650,6 +674,10 @@ const std::map<std::string, std::string> kExampleValues = {
     {"--request-timeout", "250ms"},
     {"--idle-timeout", "30s"},
     {"--write-timeout", "3s"},
+    {"--conversation-window", "2h"},
+    {"--expiry-sweep-interval", "5s"},
+    {"--stream-keepalive", "20s"},
+    {"--max-message-bytes", "4096"},
     {"--max-connections", "5"},
     {"--access-log", "off"},
     {"--trusted-proxies", "10.0.0.0/8"},

@@ -128,6 +128,36 @@ BOOST_AUTO_TEST_CASE(replies_arrive_live_as_message_events_and_inbound_ones_do_n
     BOOST_TEST(listed[0].at("messageBody").as_string() == "line one\nline two");
 }
 
+BOOST_AUTO_TEST_CASE(one_post_reaches_every_stream_of_its_thread_without_a_read_per_stream) {
+    HttpClient client(stream_state().server.port());
+    const auto thread_id = new_stream_thread(client, stream_state().key);
+    std::vector<std::unique_ptr<EventStreamClient>> streams;
+    for (int i = 0; i < 20; ++i) {
+        streams.push_back(open_stream(stream_state().server.port(), stream_state().key, thread_id));
+    }
+    const auto reads = [&] {
+        const auto body = client.request(http::verb::get, "/metrics").message.body();
+        const std::string name = "\nthreadsd_stream_thread_reads_total ";
+        const auto at = body.find(name);
+        BOOST_REQUIRE(at != std::string::npos);
+        return std::stoll(body.substr(at + name.size()));
+    };
+    const auto before = reads();
+    std::vector<std::string> replies;
+    for (int i = 0; i < 3; ++i) {
+        replies.push_back(post_reply(client, stream_state().key, thread_id, "to all", true));
+    }
+    for (auto& stream : streams) {
+        for (const auto& reply : replies) {
+            const auto event = stream->next_event();
+            BOOST_REQUIRE(event.has_value());
+            BOOST_TEST(event->id == reply);
+        }
+    }
+    // Posts made here are handed to the streams as they are: no store reads at all.
+    BOOST_TEST(reads() == before);
+}
+
 BOOST_AUTO_TEST_CASE(quiet_streams_get_keepalives_past_the_idle_and_request_timeouts) {
     HttpClient client(stream_state().server.port());
     const auto thread_id = new_stream_thread(client, stream_state().key);

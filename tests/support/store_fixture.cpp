@@ -43,8 +43,10 @@ std::optional<double> query_optional_real(store::sqlite::Connection& connection,
 std::string dump_table(store::sqlite::Connection& connection, const std::string& table) {
     std::string out = "table " + table + "\n";
     sqlite3_stmt* raw = nullptr;
-    // Threads have no rowid (WITHOUT ROWID, keyed by organization and id).
-    const std::string order = table == "threads" ? "organization_id, id" : "rowid";
+    // Threads and messages have no rowid (WITHOUT ROWID tables, ordered by their keys).
+    const std::string order = table == "threads"    ? "organization_id, id"
+                              : table == "messages" ? "organization_id, thread_id, sequence"
+                                                    : "rowid";
     const std::string sql = "SELECT * FROM \"" + table + "\" ORDER BY " + order;
     BOOST_REQUIRE(sqlite3_prepare_v2(connection.handle(), sql.c_str(), -1, &raw, nullptr) ==
                   SQLITE_OK);
