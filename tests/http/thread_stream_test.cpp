@@ -154,8 +154,11 @@ BOOST_AUTO_TEST_CASE(one_post_reaches_every_stream_of_its_thread_without_a_read_
             BOOST_TEST(event->id == reply);
         }
     }
-    // Posts made here are handed to the streams as they are: no store reads at all.
-    BOOST_TEST(reads() == before);
+    // Posts made here are handed to the streams as they are. On SQLite no read at all; on
+    // PostgreSQL a post's own notification may come first and cost one read for the thread,
+    // never one per stream.
+    const auto made = reads() - before;
+    BOOST_TEST(made <= static_cast<long long>(on_postgres() ? replies.size() : 0));
 }
 
 BOOST_AUTO_TEST_CASE(quiet_streams_get_keepalives_past_the_idle_and_request_timeouts) {
