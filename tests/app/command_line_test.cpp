@@ -214,13 +214,31 @@ BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
     BOOST_TEST(timeout("86400000ms") == 86'400'000);
     BOOST_TEST(timeout("10m") == 600'000);
     BOOST_TEST(timeout("24h") == 86'400'000);
-    for (const char* flag :
-         {"--shutdown-grace", "--request-timeout", "--idle-timeout", "--write-timeout",
-          "--expiry-sweep-interval", "--stream-keepalive"}) {
-        for (const char* bad :
-             {"", "0", "0s", "0ms", "0m", "0h", "-1", "-5s", "1.5s", "1.5h", "ms", "s", "m", "h",
-              "10 s", "abc", "86401s", "86400001ms", "1441m", "25h", "10sec", "10min",
-              "99999999999999999999"}) {
+    for (const char* flag : {"--shutdown-grace", "--request-timeout", "--idle-timeout",
+                             "--write-timeout", "--expiry-sweep-interval", "--stream-keepalive"}) {
+        for (const char* bad : {"",
+                                "0",
+                                "0s",
+                                "0ms",
+                                "0m",
+                                "0h",
+                                "-1",
+                                "-5s",
+                                "1.5s",
+                                "1.5h",
+                                "ms",
+                                "s",
+                                "m",
+                                "h",
+                                "10 s",
+                                "abc",
+                                "86401s",
+                                "86400001ms",
+                                "1441m",
+                                "25h",
+                                "10sec",
+                                "10min",
+                                "99999999999999999999"}) {
             parse_error({"serve", flag, bad}, flag);
         }
     }

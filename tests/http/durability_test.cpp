@@ -115,10 +115,17 @@ class QuietClient {
     /// POSTs a create; the response, or nothing once the connection is gone.
     std::optional<http::response<http::string_body>> create(const std::string& body,
                                                             const std::string& key) {
+        return post("/api/v1/threads/web", body, key);
+    }
+
+    /// POSTs `body` to `target`; the response, or nothing once the connection is gone.
+    std::optional<http::response<http::string_body>> post(const std::string& target,
+                                                          const std::string& body,
+                                                          const std::string& key) {
         if (!open_) {
             return std::nullopt;
         }
-        http::request<http::string_body> request{http::verb::post, "/api/v1/threads/web", 11};
+        http::request<http::string_body> request{http::verb::post, target, 11};
         request.set(http::field::host, "127.0.0.1");
         request.set(http::field::content_type, "application/json");
         request.set("X-API-Key", key);
@@ -371,6 +378,96 @@ BOOST_AUTO_TEST_CASE(kill9_while_clients_are_still_sending_loses_no_acknowledged
             BOOST_TEST(rows >= all_acks.size());
             expect_all_present(database, all_acks);
             expect_every_row_whole(database);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(kill9_while_clients_post_messages_loses_no_acknowledged_message) {
+    TempDir dir;
+    const auto db = new_store(dir, "store.db");
+    const auto key = create_demo_key(db);
+    constexpr int kWorkers = 4;
+    // Two threads per worker's turn, so that workers also post to the same thread.
+    std::vector<std::string> threads;
+    {
+        ServerProcess server(db);
+        HttpClient client(server.port());
+        for (int i = 0; i < kWorkers; ++i) {
+            auto [body, ack] = make_request(99, i, 0);
+            threads.push_back(
+                thread_id_of(client.post_json("/api/v1/threads/web", body, key).message.body()));
+        }
+    }
+    // message id -> (thread, body): every acknowledged message, over every round.
+    std::map<std::string, std::pair<std::string, std::string>> acknowledged;
+    for (const std::size_t kill_after : {3u, 40u, 300u}) {
+        std::mutex mutex;
+        bool killed = false;
+        std::vector<std::string> errors;  // Boost.Test checks only on the test's thread
+        ServerProcess server(db);
+        const pid_t pid = server.pid();
+        std::vector<std::thread> workers;
+        for (int worker = 0; worker < kWorkers; ++worker) {
+            workers.emplace_back([&, worker] {
+                QuietClient client(server.port());
+                for (int i = 0; i < 2000; ++i) {
+                    const auto& thread = threads[static_cast<std::size_t>((worker + i) % kWorkers)];
+                    const std::string text = "k" + std::to_string(kill_after) + " w" +
+                                             std::to_string(worker) + " #" + std::to_string(i);
+                    const std::string body = "{\"message\": \"" + text + "\"" +
+                                             (i % 2 == 0 ? ", \"direction\": \"OUTBOUND\"" : "") +
+                                             "}";
+                    const auto response =
+                        client.post("/api/v1/threads/" + thread + "/messages", body, key);
+                    if (!response) {
+                        return;
+                    }
+                    std::lock_guard lock(mutex);
+                    if (response->result_int() != 200) {
+                        errors.push_back(response->body());
+                        return;
+                    }
+                    const auto answer = boost::json::parse(response->body()).as_object();
+                    acknowledged.emplace(std::string(answer.at("messageId").as_string()),
+                                         std::make_pair(thread, "\"" + text + "\""));
+                    if (!killed && acknowledged.size() >= kill_after) {
+                        ::kill(pid, SIGKILL);
+                        killed = true;
+                    }
+                }
+            });
+        }
+        for (auto& worker : workers) {
+            worker.join();
+        }
+        server.kill9();
+        BOOST_TEST(killed);
+        BOOST_TEST(errors.empty(), "unexpected answer: " << (errors.empty() ? "" : errors[0]));
+        const StoreRows database(db);
+        BOOST_TEST(database.intact());
+        std::map<std::string, std::pair<std::string, std::string>> stored;
+        for (const auto& row : database.rows("SELECT id, thread_id, body FROM messages")) {
+            stored.emplace(*row[0], std::make_pair(*row[1], *row[2]));
+        }
+        std::size_t missing = 0;
+        for (const auto& [id, message] : acknowledged) {
+            const auto found = stored.find(id);
+            if (found == stored.end() || found->second != message) {
+                ++missing;
+            }
+        }
+        BOOST_TEST(missing == 0u, missing << " of " << acknowledged.size()
+                                          << " acknowledged messages are not stored as sent");
+        // Each thread's sequences are 1..n with no gap, whatever the crash cut off.
+        for (const auto& thread : threads) {
+            const auto count =
+                database.scalar("SELECT count(*) FROM messages WHERE thread_id = '" + thread + "'");
+            const auto top = database.scalar(
+                "SELECT coalesce(max(sequence), 0) FROM messages WHERE thread_id = '" + thread +
+                "'");
+            BOOST_TEST(count == top);
+            BOOST_TEST(database.scalar("SELECT last_sequence FROM threads WHERE id = '" + thread +
+                                       "'") == top);
         }
     }
 }

@@ -38,8 +38,8 @@ struct MessageState {
             json::array{import_version("8e5a0000-0000-4000-8000-00000000c0d1", 1, true)})};
         import_agents(db, dir.file("agents.json"), json::serialize(agents));
         other_key = create_key(db, kMessageOrganization);
-        server.emplace(db, std::vector<std::string>{"--max-message-bytes",
-                                                    std::to_string(kMaxMessageBytes)});
+        server.emplace(
+            db, std::vector<std::string>{"--max-message-bytes", std::to_string(kMaxMessageBytes)});
     }
 
     TempDir dir;
@@ -62,11 +62,12 @@ std::string messages_path(const std::string& thread_id) {
 }
 
 std::string new_thread_id(HttpClient& client) {
-    return text_field(create_thread_ok(client, message_state().key, create_body(demo::kSupportBot)), "id");
+    return text_field(create_thread_ok(client, message_state().key, create_body(demo::kSupportBot)),
+                      "id");
 }
 
-HttpResult post_message(HttpClient& client, const std::string& thread_id,
-                        const std::string& body, const std::string& key = message_state().key) {
+HttpResult post_message(HttpClient& client, const std::string& thread_id, const std::string& body,
+                        const std::string& key = message_state().key) {
     return client.post_json(messages_path(thread_id), body, key);
 }
 
@@ -83,7 +84,8 @@ json::object post_ok(HttpClient& client, const std::string& thread_id, const std
 }
 
 HttpResult list_messages(HttpClient& client, const std::string& thread_id,
-                         const std::string& query = "", const std::string& key = message_state().key) {
+                         const std::string& query = "",
+                         const std::string& key = message_state().key) {
     return client.request(http::verb::get,
                           messages_path(thread_id) + (query.empty() ? "" : "?" + query),
                           std::nullopt, key_headers(key));
@@ -164,11 +166,23 @@ BOOST_AUTO_TEST_CASE(post_answers_accepted_with_the_window_and_stores_every_fiel
     BOOST_REQUIRE(messages.size() == 2u);
     const auto& outbound = messages[0].as_object();  // newest first
     const auto& inbound = messages[1].as_object();
-    const std::vector<std::string> fields{
-        "id", "threadId", "direction", "messageBody", "status", "createdAt", "updatedAt",
-        "sentAt", "deliveredAt", "readAt", "twilioMessageSid", "twilioAccountSid",
-        "twilioNumSegments", "twilioPrice", "twilioPriceCurrency", "twilioErrorCode",
-        "twilioErrorMessage"};
+    const std::vector<std::string> fields{"id",
+                                          "threadId",
+                                          "direction",
+                                          "messageBody",
+                                          "status",
+                                          "createdAt",
+                                          "updatedAt",
+                                          "sentAt",
+                                          "deliveredAt",
+                                          "readAt",
+                                          "twilioMessageSid",
+                                          "twilioAccountSid",
+                                          "twilioNumSegments",
+                                          "twilioPrice",
+                                          "twilioPriceCurrency",
+                                          "twilioErrorCode",
+                                          "twilioErrorMessage"};
     for (const auto* message : {&inbound, &outbound}) {
         BOOST_TEST(message->size() == fields.size());
         for (const auto& field : fields) {
@@ -205,7 +219,7 @@ BOOST_AUTO_TEST_CASE(the_message_limit_counts_utf8_bytes_and_empty_is_refused) {
     // 1023 bytes plus one two-byte character: 1025 bytes, 1024 characters.
     const std::string over = std::string(kMaxMessageBytes - 1, 'a') + "\xC3\xA9";
     expect_error(post_message(client, thread_id, json::serialize(json::object{{"message", over}})),
-                400, "message must be 1 character to 1024 bytes");
+                 400, "message must be 1 character to 1024 bytes");
     expect_error(post_message(client, thread_id, R"({"message": ""})"), 400, "message");
     post_ok(client, thread_id, "\xC3\xA9");  // one character is enough
     BOOST_TEST(list_ok(client, thread_id).at("messages").as_array().size() == 2u);
@@ -222,23 +236,21 @@ BOOST_AUTO_TEST_CASE(each_error_in_the_contracts_order) {
     expect_error(post_message(client, thread_id, R"({})"), 400, "message is required");
     expect_error(post_message(client, thread_id, R"({"message": 5})"), 400, "message must be");
     expect_error(post_message(client, thread_id, R"({"message": "x", "direction": "SIDEWAYS"})"),
-                400, "direction must be INBOUND or OUTBOUND");
+                 400, "direction must be INBOUND or OUTBOUND");
     expect_error(post_message(client, thread_id, R"({"message": "x", "message": "y"})"), 400,
-                "repeats");
+                 "repeats");
     expect_error(post_message(client, thread_id, R"({"message": "\ud800"})"), 400, "");
     expect_error(post_message(client, unknown, R"({"message": "x"})"), 404, "threadId");
     // Another organization's thread is as missing as an unknown one, for posts and lists.
-    expect_error(post_message(client, thread_id, R"({"message": "x"})", message_state().other_key), 404,
-                "threadId");
+    expect_error(post_message(client, thread_id, R"({"message": "x"})", message_state().other_key),
+                 404, "threadId");
     expect_error(list_messages(client, thread_id, "", message_state().other_key), 404, "threadId");
-    const auto media = client.request(http::verb::post, messages_path(thread_id),
-                                      std::string(R"({"message": "x"})"),
-                                      Headers{{"X-API-Key", message_state().key},
-                                              {"Content-Type", "text/plain"}});
+    const auto media = client.request(
+        http::verb::post, messages_path(thread_id), std::string(R"({"message": "x"})"),
+        Headers{{"X-API-Key", message_state().key}, {"Content-Type", "text/plain"}});
     expect_error(media, 415, "Content-Type");
-    const auto wrong_method =
-        client.request(http::verb::put, messages_path(thread_id), std::nullopt,
-                       key_headers(message_state().key));
+    const auto wrong_method = client.request(http::verb::put, messages_path(thread_id),
+                                             std::nullopt, key_headers(message_state().key));
     expect_error(wrong_method, 405);
     BOOST_TEST(wrong_method.header("Allow") == "GET, POST");
     // Nothing of these was stored.
@@ -247,7 +259,7 @@ BOOST_AUTO_TEST_CASE(each_error_in_the_contracts_order) {
     close_thread_ok(client, message_state().key, thread_id);
     expect_error(post_message(client, thread_id, R"({"message": "late"})"), 409, "closed");
     expect_error(post_message(client, thread_id, R"({"message": "late", "direction": "OUTBOUND"})"),
-                409, "closed");
+                 409, "closed");
     BOOST_TEST(list_ok(client, thread_id).at("messages").as_array().empty());
 }
 
@@ -263,10 +275,10 @@ BOOST_AUTO_TEST_CASE(list_query_rules) {
     const auto other = new_thread_id(client);
     const auto foreign = post_ok(client, other, "elsewhere");
     expect_error(list_messages(client, thread_id,
-                              "cursor=" + std::string(foreign.at("messageId").as_string())),
-                400, "cursor names no message of this thread");
+                               "cursor=" + std::string(foreign.at("messageId").as_string())),
+                 400, "cursor names no message of this thread");
     expect_error(list_messages(client, thread_id, "cursor=01890000-0000-7000-8000-000000000000"),
-                400, "cursor");
+                 400, "cursor");
     // Upper case is normalised like every id.
     std::string upper(first.at("messageId").as_string());
     for (auto& c : upper) {
@@ -299,12 +311,12 @@ BOOST_AUTO_TEST_CASE(filters_by_direction_and_status) {
     BOOST_TEST(message_ids(list_ok(client, thread_id, "status=DELIVERED")).empty());
     // Pages of a filter, by cursor.
     const auto page = list_ok(client, thread_id, "direction=OUTBOUND&limit=2");
-    BOOST_TEST(message_ids(page) == std::vector<std::string>(newest_out.begin(),
-                                                             newest_out.begin() + 2));
+    BOOST_TEST(message_ids(page) ==
+               std::vector<std::string>(newest_out.begin(), newest_out.begin() + 2));
     const std::string cursor(page.at("pagination").as_object().at("nextCursor").as_string());
-    BOOST_TEST(message_ids(list_ok(client, thread_id, "direction=OUTBOUND&limit=3&cursor=" +
-                                                          cursor)) ==
-               std::vector<std::string>(newest_out.begin() + 2, newest_out.end()));
+    BOOST_TEST(
+        message_ids(list_ok(client, thread_id, "direction=OUTBOUND&limit=3&cursor=" + cursor)) ==
+        std::vector<std::string>(newest_out.begin() + 2, newest_out.end()));
     // The last page says there is no next one; so does an exactly full one.
     BOOST_TEST(list_ok(client, thread_id, "direction=OUTBOUND&limit=5")
                    .at("pagination")
@@ -318,10 +330,10 @@ BOOST_AUTO_TEST_CASE(paging_while_others_post_neither_repeats_nor_skips) {
     const auto thread_id = new_thread_id(client);
     std::vector<std::string> before;
     for (int i = 0; i < 60; ++i) {
-        before.emplace_back(post_ok(client, thread_id, "m" + std::to_string(i),
-                                    i % 3 == 0 ? "OUTBOUND" : "")
-                                .at("messageId")
-                                .as_string());
+        before.emplace_back(
+            post_ok(client, thread_id, "m" + std::to_string(i), i % 3 == 0 ? "OUTBOUND" : "")
+                .at("messageId")
+                .as_string());
     }
     // Four clients post to the thread while the pages are walked.
     std::atomic<bool> stop{false};

@@ -30,8 +30,8 @@ namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
 /// Streams are exempt from these; short, so that a stream outlives both in the tests.
-const std::vector<std::string> kShortTimeouts{"--stream-keepalive", "300ms", "--idle-timeout",
-                                              "1s", "--request-timeout", "2s"};
+const std::vector<std::string> kShortTimeouts{"--stream-keepalive", "300ms", "--idle-timeout", "1s",
+                                              "--request-timeout",  "2s"};
 
 /// A demo store served with short keep-alive, idle and request timeouts.
 struct StreamState {
@@ -57,13 +57,13 @@ std::string new_stream_thread(HttpClient& client, const std::string& key) {
 
 /// Posts `text` to the thread, expecting 200; the new message's id.
 std::string post_reply(HttpClient& client, const std::string& key, const std::string& thread_id,
-                 const std::string& text, bool outbound) {
+                       const std::string& text, bool outbound) {
     json::object body{{"message", text}};
     if (outbound) {
         body["direction"] = "OUTBOUND";
     }
-    const auto response = client.post_json("/api/v1/threads/" + thread_id + "/messages",
-                                           json::serialize(body), key);
+    const auto response =
+        client.post_json("/api/v1/threads/" + thread_id + "/messages", json::serialize(body), key);
     BOOST_REQUIRE_MESSAGE(response.status() == 200, response.message.body());
     return std::string(response.json().as_object().at("messageId").as_string());
 }
@@ -85,9 +85,9 @@ std::vector<json::object> all_messages(HttpClient& client, const std::string& ke
     std::vector<json::object> messages;
     std::string query = "limit=100" + std::string(outbound_only ? "&direction=OUTBOUND" : "");
     for (;;) {
-        const auto response = client.request(
-            http::verb::get, "/api/v1/threads/" + thread_id + "/messages?" + query, std::nullopt,
-            key_headers(key));
+        const auto response =
+            client.request(http::verb::get, "/api/v1/threads/" + thread_id + "/messages?" + query,
+                           std::nullopt, key_headers(key));
         BOOST_REQUIRE(response.status() == 200);
         const auto& page = response.json().as_object().at("thread").as_object();
         for (const auto& message : page.at("messages").as_array()) {
@@ -115,7 +115,8 @@ BOOST_AUTO_TEST_CASE(replies_arrive_live_as_message_events_and_inbound_ones_do_n
     BOOST_TEST(stream->header("Content-Type") == "text/event-stream");
     BOOST_TEST(stream->header("Cache-Control") == "no-cache");
     post_reply(client, stream_state().key, thread_id, "a question", false);
-    const auto reply = post_reply(client, stream_state().key, thread_id, "line one\nline two", true);
+    const auto reply =
+        post_reply(client, stream_state().key, thread_id, "line one\nline two", true);
     const auto event = stream->next_event();
     BOOST_REQUIRE(event.has_value());
     BOOST_TEST(event->id == reply);
@@ -193,8 +194,8 @@ BOOST_AUTO_TEST_CASE(reconnects_with_last_event_id_lose_and_repeat_nothing_under
         posters.emplace_back([&, p] {
             HttpClient own(stream_state().server.port());
             for (int i = 0; i < kRepliesEach; ++i) {
-                post_reply(own, stream_state().key, thread_id, "r" + std::to_string(p) + "-" + std::to_string(i),
-                     true);
+                post_reply(own, stream_state().key, thread_id,
+                           "r" + std::to_string(p) + "-" + std::to_string(i), true);
                 if (i % 10 == 0) {
                     post_reply(own, stream_state().key, thread_id, "question", false);
                 }
@@ -205,7 +206,8 @@ BOOST_AUTO_TEST_CASE(reconnects_with_last_event_id_lose_and_repeat_nothing_under
     std::string last;
     int reconnects = 0;
     while (received.size() < static_cast<std::size_t>(kPosters * kRepliesEach)) {
-        auto stream = open_stream(stream_state().server.port(), stream_state().key, thread_id, last);
+        auto stream =
+            open_stream(stream_state().server.port(), stream_state().key, thread_id, last);
         BOOST_REQUIRE(stream->status() == 200u);
         // A few events per connection, a different number each time, then away.
         const std::size_t take = 50 + static_cast<std::size_t>(reconnects * 37 % 120);
@@ -245,7 +247,8 @@ BOOST_AUTO_TEST_CASE(any_message_id_of_the_thread_resumes_after_its_place) {
     const auto reply2 = post_reply(client, stream_state().key, thread_id, "r2", true);
     const auto reply3 = post_reply(client, stream_state().key, thread_id, "r3", true);
     // After an inbound message: the replies after it.
-    auto stream = open_stream(stream_state().server.port(), stream_state().key, thread_id, question);
+    auto stream =
+        open_stream(stream_state().server.port(), stream_state().key, thread_id, question);
     auto event = stream->next_event();
     BOOST_REQUIRE(event.has_value());
     BOOST_TEST(event->id == reply2);
@@ -293,7 +296,8 @@ BOOST_AUTO_TEST_CASE(refusals_come_before_the_stream_in_the_envelope) {
     };
     check("", stream_path(thread_id), "", 401, "UNAUTHORIZED");
     check(stream_state().key, stream_path("nope"), "", 400, "BAD_REQUEST");
-    check(stream_state().key, stream_path("01890000-0000-7000-8000-000000000000"), "", 404, "NOT_FOUND");
+    check(stream_state().key, stream_path("01890000-0000-7000-8000-000000000000"), "", 404,
+          "NOT_FOUND");
     check(stream_state().key, stream_path(thread_id), "not-an-id", 400, "BAD_REQUEST");
     check(stream_state().key, stream_path(thread_id), foreign, 400, "BAD_REQUEST");
     check(stream_state().key, stream_path(thread_id) + "/", "", 404, "NOT_FOUND");
@@ -334,8 +338,8 @@ BOOST_AUTO_TEST_CASE(an_ended_window_closes_the_thread_as_expired_and_ends_its_s
     TempDir dir;
     const auto db = new_store(dir, "expiry.db");
     const auto key = create_demo_key(db);
-    ServerProcess server(db, {"--conversation-window", "1500ms", "--expiry-sweep-interval",
-                              "100ms"});
+    ServerProcess server(db,
+                         {"--conversation-window", "1500ms", "--expiry-sweep-interval", "100ms"});
     HttpClient client(server.port());
     const auto thread_id = new_stream_thread(client, key);
     const auto kept_open = new_stream_thread(client, key);
@@ -371,8 +375,8 @@ BOOST_AUTO_TEST_CASE(a_post_after_the_window_closes_the_thread_itself) {
     const auto db = new_store(dir, "late.db");
     const auto key = create_demo_key(db);
     // A sweep that never comes within the test: the post finds the window over.
-    ServerProcess server(db, {"--conversation-window", "500ms", "--expiry-sweep-interval",
-                              "86400s"});
+    ServerProcess server(db,
+                         {"--conversation-window", "500ms", "--expiry-sweep-interval", "86400s"});
     HttpClient client(server.port());
     const auto thread_id = new_stream_thread(client, key);
     std::this_thread::sleep_for(1s);

@@ -13,9 +13,10 @@ namespace threadsd::test {
 
 using Clock = std::chrono::steady_clock;
 
-EventStreamClient::EventStreamClient(unsigned short port, const std::string& target,
-                                     const std::vector<std::pair<std::string, std::string>>& headers,
-                                     std::chrono::milliseconds timeout) {
+EventStreamClient::EventStreamClient(
+    unsigned short port, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::milliseconds timeout) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     require(fd_ >= 0, "cannot open a socket");
     sockaddr_in address{};
@@ -35,8 +36,8 @@ EventStreamClient::EventStreamClient(unsigned short port, const std::string& tar
     const auto deadline = Clock::now() + timeout;
     std::size_t end = std::string::npos;
     while ((end = raw_.find("\r\n\r\n")) == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         require(left.count() > 0 && fill(left), "no response head for " + target);
     }
     const std::string head = raw_.substr(0, end);
@@ -73,9 +74,8 @@ std::string EventStreamClient::header(const std::string& name) const {
 }
 
 std::string EventStreamClient::body() {
-    const std::size_t length = std::stoul(header("Content-Length").empty()
-                                              ? std::string("0")
-                                              : header("Content-Length"));
+    const std::size_t length =
+        std::stoul(header("Content-Length").empty() ? std::string("0") : header("Content-Length"));
     while (raw_.size() < length && fill(std::chrono::seconds(15))) {
     }
     return raw_.substr(0, length);

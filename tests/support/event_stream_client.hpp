@@ -57,14 +57,14 @@ class EventStreamClient {
     /// Moves decoded body bytes from raw_ to text_ (dechunking).
     void decode();
 
-    int fd_ = -1;                ///< The socket.
-    unsigned status_ = 0;        ///< Of the head.
+    int fd_ = -1;                                               ///< The socket.
+    unsigned status_ = 0;                                       ///< Of the head.
     std::vector<std::pair<std::string, std::string>> headers_;  ///< Of the head.
-    bool chunked_ = false;       ///< Transfer-Encoding: chunked.
-    std::string raw_;            ///< Bytes read and not decoded yet.
-    std::string text_;           ///< Decoded body not yet handed out.
-    bool ended_ = false;         ///< See ended().
-    bool closed_ = false;        ///< See closed().
+    bool chunked_ = false;                                      ///< Transfer-Encoding: chunked.
+    std::string raw_;                                           ///< Bytes read and not decoded yet.
+    std::string text_;     ///< Decoded body not yet handed out.
+    bool ended_ = false;   ///< See ended().
+    bool closed_ = false;  ///< See closed().
 };
 
 }  // namespace threadsd::test
