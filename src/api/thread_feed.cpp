@@ -316,14 +316,16 @@ net::awaitable<void> ThreadFeed::read_topic(std::string name) {
             }
         }
         if (complete && known > topic.filled) {
-            topic.filled = known;
-            extend(topic, known, nullptr);
-            // extend() appended nothing for `known` (null): it only moved filled.
+            extend(topic, known, nullptr);  // null: no event, only the range grows
         }
         std::erase_if(topic.pending,
                       [&](const auto& entry) { return entry.first <= topic.filled; });
         if (closed_text) {
             topic.closed_text = std::move(closed_text);
+        } else if (need_thread && !topic.closed_text) {
+            // The thread is gone (a store put back from a backup): nothing to close with,
+            // so its streams go on waiting rather than this read looping.
+            topic.closing = false;
         }
         if (closing && complete && topic.closed_text) {
             topic.closed_final = true;
