@@ -12,11 +12,11 @@ namespace threadsd::api {
 
 namespace net = boost::asio;
 
-ExpirySweeper::ExpirySweeper(store::Store& store, std::shared_ptr<ThreadFeed> feed,
-                             MessageSettings settings, net::any_io_executor executor)
+ExpirySweeper::ExpirySweeper(store::Store& store, MessageApi& messages,
+                             net::any_io_executor executor)
     : store_(store),
-      feed_(std::move(feed)),
-      settings_(settings),
+      messages_(messages),
+      settings_(messages.settings()),
       timer_(std::make_shared<net::steady_timer>(std::move(executor))) {}
 
 void ExpirySweeper::start() {
@@ -46,9 +46,9 @@ net::awaitable<void> ExpirySweeper::run() {
             for (;;) {
                 const auto closed = co_await store_.expire_threads(
                     util::unix_millis_now(), settings_.conversation_window, kBatch);
-                expired_.fetch_add(closed.size());
+                messages_.count_expired(closed.size());
                 for (const auto& key : closed) {
-                    feed_->signal(store::ThreadSignal{key, 0, true});
+                    messages_.feed()->signal(store::ThreadSignal{key, 0, true});
                 }
                 if (closed.size() < kBatch || stopped_.load()) {
                     break;

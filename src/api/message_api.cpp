@@ -60,6 +60,7 @@ net::awaitable<ApiResult> MessageApi::post_message(const auth::Caller& caller,
         case store::PostResult::kClosed:
             co_return error_result(kClosedThread);
         case store::PostResult::kExpired:
+            count_expired(1);
             feed_->publish_closed(*outcome.closed);
             co_return error_result(kExpiredThread);
         case store::PostResult::kPosted:
@@ -173,6 +174,9 @@ void MessageApi::render_metrics(std::string& out) const {
         "threadsd_messages_total{direction=\"inbound\"} " + std::to_string(inbound_.load()) + "\n";
     out += "threadsd_messages_total{direction=\"outbound\"} " + std::to_string(outbound_.load()) +
            "\n";
+    util::append_metric(out, "threadsd_threads_expired_total",
+                        "Threads this process closed because their conversation window ended.",
+                        "counter", expired_.load());
     util::append_metric(out, "threadsd_streams_open", "Live streams (Server-Sent Events) open now.",
                         "gauge", feed_->open_streams());
     util::append_metric(out, "threadsd_stream_events_total",

@@ -299,7 +299,7 @@ int serve(const CommandLine& line) {
     auto feed = std::make_shared<api::ThreadFeed>(*store, io.get_executor(), stream_poll);
     api::ThreadApi thread_api(*store, input, feed);
     api::MessageApi message_api(*store, feed, line.serve.messages);
-    api::ExpirySweeper sweeper(*store, feed, line.serve.messages, io.get_executor());
+    api::ExpirySweeper sweeper(*store, message_api, io.get_executor());
     // Key files are read now, so a bad one stops the start with one line.
     std::unique_ptr<auth::BearerAuthenticator> bearer;
     if (line.serve.bearer.enabled()) {

@@ -26,6 +26,7 @@
 
 #include "support/access_log.hpp"
 #include "support/error_envelope.hpp"
+#include "support/event_stream_client.hpp"
 #include "support/files.hpp"
 #include "support/http_client.hpp"
 #include "support/nginx_process.hpp"
@@ -44,11 +45,18 @@ using boost::beast::http::verb;
 /// threadsd trusting 127.0.0.1 (nginx) for X-Forwarded-For, behind nginx.
 struct ProxiedThreadsd {
     /// `read_timeout` is nginx's proxy_read_timeout.
-    explicit ProxiedThreadsd(const std::string& read_timeout = "30s")
+    explicit ProxiedThreadsd(const std::string& read_timeout = "30s",
+                             std::vector<std::string> extra = {})
         : db(new_store(dir, "store.db")),
           key(create_demo_key(db)),
-          server(db, {"--trusted-proxies", "127.0.0.1"}),
+          server(db, with_trusted_proxy(std::move(extra))),
           nginx({server.port()}, read_timeout) {}
+
+    /// `extra` and --trusted-proxies 127.0.0.1.
+    static std::vector<std::string> with_trusted_proxy(std::vector<std::string> extra) {
+        extra.insert(extra.end(), {"--trusted-proxies", "127.0.0.1"});
+        return extra;
+    }
 
     TempDir dir;           ///< Holds the store.
     std::string db;        ///< The store's path.
@@ -201,6 +209,44 @@ BOOST_AUTO_TEST_CASE(nginx_answers_its_own_refusals_in_the_envelope) {
     HttpClient prober(proxied.nginx.port());
     check_nginx_error(prober.request(verb::get, "/.threadsd-nginx/503", std::nullopt, {}), 404,
                       "NOT_FOUND", "no endpoint");
+}
+
+BOOST_AUTO_TEST_CASE(streams_pass_through_nginx_unbuffered_past_its_read_timeout) {
+    // nginx's read timeout for the API is 2 s here; the stream's location keeps its own,
+    // above the keep-alive interval, so a quiet stream stays open through the proxy.
+    ProxiedThreadsd proxied("2s", {"--stream-keepalive", "1s"});
+    HttpClient client(proxied.nginx.port());
+    const auto created = client.post_json(
+        "/api/v1/threads/web", R"({"agentId": ")" + std::string(demo::kSupportBot) + R"("})",
+        proxied.key);
+    BOOST_REQUIRE(created.status() == 200u);
+    const std::string thread_id(
+        created.json().as_object().at("thread").as_object().at("id").as_string());
+    EventStreamClient stream(proxied.nginx.port(), "/api/v1/threads/" + thread_id + "/stream",
+                             {{"X-API-Key", proxied.key}});
+    BOOST_TEST(stream.status() == 200u);
+    BOOST_TEST(stream.header("Content-Type") == "text/event-stream");
+    // A small event comes through at once: nginx does not hold it back in a buffer.
+    const auto reply =
+        client.post_json("/api/v1/threads/" + thread_id + "/messages",
+                         R"({"message": "hi", "direction": "OUTBOUND"})", proxied.key);
+    BOOST_REQUIRE(reply.status() == 200u);
+    auto event = stream.next_event(std::chrono::seconds(5));
+    BOOST_REQUIRE(event.has_value());
+    BOOST_TEST(event->id == reply.json().as_object().at("messageId").as_string());
+    // Quiet for longer than the API's read timeout: keep-alives hold it open.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (std::chrono::steady_clock::now() < until) {
+        const auto comment = stream.next(std::chrono::seconds(3));
+        BOOST_REQUIRE_MESSAGE(comment.has_value(), "the stream through nginx went quiet");
+        BOOST_TEST(comment->comment);
+    }
+    const auto later =
+        client.post_json("/api/v1/threads/" + thread_id + "/messages",
+                         R"({"message": "still", "direction": "OUTBOUND"})", proxied.key);
+    event = stream.next_event(std::chrono::seconds(5));
+    BOOST_REQUIRE(event.has_value());
+    BOOST_TEST(event->id == later.json().as_object().at("messageId").as_string());
 }
 
 BOOST_AUTO_TEST_CASE(threadsd_stuck_or_down_gives_envelopes_not_html) {

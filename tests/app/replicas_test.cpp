@@ -21,6 +21,7 @@
 
 #include "support/clerk_session.hpp"
 #include "support/error_envelope.hpp"
+#include "support/event_stream_client.hpp"
 #include "support/files.hpp"
 #include "support/http_client.hpp"
 #include "support/import_file.hpp"
@@ -312,6 +313,93 @@ BOOST_AUTO_TEST_CASE(closing_a_closed_thread_is_a_409_on_every_replica) {
     }
     HttpClient through_nginx(deployment.nginx->port());
     check_error(close_thread(through_nginx, deployment.key, id), 409, "CONFLICT");
+}
+
+BOOST_AUTO_TEST_CASE(replies_posted_on_one_replica_reach_streams_held_by_the_others) {
+    Deployment deployment;
+    auto poster = deployment.replica(0);
+    const auto id = id_of(create_thread_ok(poster, deployment.key, create_body(kSupportBot)));
+    const std::string path = "/api/v1/threads/" + id;
+    std::vector<std::unique_ptr<EventStreamClient>> streams;
+    for (std::size_t i = 1; i < 3; ++i) {
+        streams.push_back(std::make_unique<EventStreamClient>(
+            deployment.replicas[i]->port(), path + "/stream",
+            std::vector<std::pair<std::string, std::string>>{{"X-API-Key", deployment.key}}));
+        BOOST_REQUIRE(streams.back()->status() == 200u);
+    }
+    // Replies posted through replica 0 and through nginx, while a reader resumes on
+    // replica 2 with Last-Event-ID: every stream gets every reply once, in commit order.
+    std::vector<std::string> posted;
+    HttpClient through_nginx(deployment.nginx->port());
+    for (int i = 0; i < 60; ++i) {
+        auto& client = i % 2 == 0 ? poster : through_nginx;
+        const auto response = client.post_json(
+            path + "/messages",
+            R"({"message": "r)" + std::to_string(i) + R"(", "direction": "OUTBOUND"})",
+            deployment.key);
+        BOOST_REQUIRE(response.status() == 200u);
+        posted.emplace_back(response.json().as_object().at("messageId").as_string());
+    }
+    for (auto& stream : streams) {
+        std::vector<std::string> received;
+        for (std::size_t i = 0; i < posted.size(); ++i) {
+            const auto event = stream->next_event(std::chrono::seconds(10));
+            BOOST_REQUIRE_MESSAGE(event.has_value(), "reply " << i << " did not arrive");
+            received.push_back(event->id);
+        }
+        BOOST_TEST(received == posted);
+    }
+    EventStreamClient resumed(deployment.replicas[2]->port(), path + "/stream",
+                              {{"X-API-Key", deployment.key}, {"Last-Event-ID", posted[29]}});
+    for (std::size_t i = 30; i < posted.size(); ++i) {
+        const auto event = resumed.next_event(std::chrono::seconds(10));
+        BOOST_REQUIRE(event.has_value());
+        BOOST_TEST(event->id == posted[i]);
+    }
+    // A close through replica 0 ends the streams of replicas 1 and 2.
+    close_thread_ok(poster, deployment.key, id);
+    for (auto& stream : streams) {
+        const auto event = stream->next_event(std::chrono::seconds(10));
+        BOOST_REQUIRE(event.has_value());
+        BOOST_TEST(event->event == "closed");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(ended_windows_are_closed_once_by_replicas_sweeping_together) {
+    Deployment deployment(postgres_cluster().create_database(),
+                          {"--conversation-window", "1s", "--expiry-sweep-interval", "50ms"});
+    auto client = deployment.replica(0);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i) {
+        ids.push_back(id_of(create_thread_ok(client, deployment.key, create_body(kSupportBot))));
+    }
+    EventStreamClient stream(deployment.replicas[1]->port(),
+                             "/api/v1/threads/" + ids[0] + "/stream",
+                             {{"X-API-Key", deployment.key}});
+    const auto event = stream.next_event(std::chrono::seconds(15));
+    BOOST_REQUIRE(event.has_value());
+    BOOST_TEST(event->event == "closed");
+    const StoreRows rows(deployment.uri);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (rows.scalar("SELECT count(*) FROM threads WHERE is_active = 1") != "0" &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (const auto& id : ids) {
+        const auto thread = get_thread_ok(client, deployment.key, id);
+        BOOST_TEST(thread.at("closedReason").as_string() == "EXPIRED");
+    }
+    // Once each: every replica counts what it closed; together they closed each thread once.
+    long long expired = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto replica = deployment.replica(i);
+        const auto body = replica.request(boost::beast::http::verb::get, "/metrics").message.body();
+        const std::string name = "\nthreadsd_threads_expired_total ";
+        const auto at = body.find(name);
+        BOOST_REQUIRE(at != std::string::npos);
+        expired += std::stoll(body.substr(at + name.size()));
+    }
+    BOOST_TEST(expired == static_cast<long long>(ids.size()));
 }
 
 BOOST_AUTO_TEST_CASE(a_replica_killed_under_load_loses_no_acknowledged_thread) {

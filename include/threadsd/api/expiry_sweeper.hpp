@@ -23,28 +23,24 @@ class ExpirySweeper {
     /// transaction holds the writer long.
     static constexpr std::size_t kBatch = 500;
 
-    /// Sweeps `store` on `executor` as `settings` say, telling `feed` what it closed.
-    ExpirySweeper(store::Store& store, std::shared_ptr<ThreadFeed> feed, MessageSettings settings,
-                  boost::asio::any_io_executor executor);
+    /// Sweeps `store` on `executor` as the settings of `messages` say, and tells it (its
+    /// metrics, its live streams) what it closed.
+    ExpirySweeper(store::Store& store, MessageApi& messages, boost::asio::any_io_executor executor);
 
     /// Starts sweeping (the first sweep at once).
     void start();
     /// Stops after the sweep under way, if any.
     void stop();
 
-    /// Threads closed so far by this process.
-    std::uint64_t expired() const { return expired_.load(); }
-
   private:
     /// The sweep loop.
     boost::asio::awaitable<void> run();
 
     store::Store& store_;                               ///< Closes the threads.
-    std::shared_ptr<ThreadFeed> feed_;                  ///< Ends their streams.
+    MessageApi& messages_;                              ///< Counts; its feed ends streams.
     MessageSettings settings_;                          ///< Window and interval.
     std::shared_ptr<boost::asio::steady_timer> timer_;  ///< Between sweeps.
     std::atomic<bool> stopped_{false};                  ///< stop() was called.
-    std::atomic<std::uint64_t> expired_{0};             ///< Threads closed.
 };
 
 }  // namespace threadsd::api

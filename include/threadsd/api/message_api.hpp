@@ -58,6 +58,10 @@ class MessageApi {
 
     /// The settings in force.
     const MessageSettings& settings() const { return settings_; }
+    /// The live streams of this process.
+    const std::shared_ptr<ThreadFeed>& feed() const { return feed_; }
+    /// Counts threads this process closed because their window ended.
+    void count_expired(std::uint64_t count) { expired_.fetch_add(count); }
 
   private:
     store::Store& store_;                     ///< Where messages live.
@@ -66,6 +70,7 @@ class MessageApi {
     util::Uuid7Generator ids_;                ///< Message ids, monotonic in this process.
     std::atomic<std::uint64_t> inbound_{0};   ///< Inbound messages stored.
     std::atomic<std::uint64_t> outbound_{0};  ///< Outbound messages stored.
+    std::atomic<std::uint64_t> expired_{0};   ///< Threads closed as EXPIRED by this process.
 
   public:
     /// Appends the message and stream metrics in the Prometheus text format.
