@@ -39,8 +39,8 @@ auto log_failure(std::string what) {
 
 }  // namespace
 
-Server::Server(net::io_context& io, tcp::endpoint endpoint, RequestHandler& handler,
-               HttpLimits limits, AccessLogSettings access_log)
+Server::Server(net::io_context& io, tcp::endpoint endpoint, Handler& handler, HttpLimits limits,
+               AccessLogSettings access_log)
     : io_(io),
       acceptor_(io),
       handler_(handler),
@@ -56,7 +56,7 @@ tcp::endpoint Server::local_endpoint() const {
     return acceptor_.local_endpoint();
 }
 
-Server::Server(net::io_context& io, int listening_fd, RequestHandler& handler, HttpLimits limits,
+Server::Server(net::io_context& io, int listening_fd, Handler& handler, HttpLimits limits,
                AccessLogSettings access_log)
     : io_(io),
       acceptor_(io),
@@ -129,6 +129,8 @@ void Server::shutdown(std::chrono::milliseconds grace, std::function<void(bool)>
         beast::error_code ignored;
         acceptor_.close(ignored);
     });
+    // Event streams waiting for their next event end now, each with the end of its body.
+    cut_sessions(false);
     // Idle keep-alive connections stay open a moment, so that a request a client (or a
     // proxy reusing its connection) sends right now gets a 503 instead of a reset.
     net::co_spawn(io_, close_idle_sessions_after(std::min(grace, kDrainLinger)),
@@ -141,16 +143,21 @@ net::awaitable<void> Server::close_idle_sessions_after(std::chrono::milliseconds
     net::steady_timer timer(io_);
     timer.expires_after(linger);
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    cut_sessions(true);
+}
+
+void Server::cut_sessions(bool idle_too) {
     std::vector<std::shared_ptr<SessionState>> live;
     {
         std::lock_guard lock(sessions_mutex_);
         live.assign(sessions_.begin(), sessions_.end());
     }
     for (const auto& state : live) {
-        // On the session's strand, so `idle` and `stream` are read consistently: a busy
-        // session finishes its request and then sees `draining_`.
-        net::post(state->executor, [state] {
-            if (state->cancel && state->idle) {
+        // On the session's strand, so `idle`, `streaming` and `stream` are read
+        // consistently: a busy session finishes its request (or the piece of its stream it
+        // is writing) and then sees `draining_`.
+        net::post(state->executor, [state, idle_too] {
+            if (state->cancel && (state->streaming || (idle_too && state->idle))) {
                 state->cancel();
             }
         });

@@ -1,6 +1,7 @@
 #include "threadsd/http/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <type_traits>
 
@@ -38,6 +40,13 @@ constexpr std::chrono::seconds kLinger{1};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 /// The interim answer to `Expect: 100-continue`.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+/// A piece of an event stream larger than this is not kept between pieces: its string is
+/// given back, so that a waiting stream holds no large buffer.
+constexpr std::size_t kStreamPieceBytes = 4096;
+/// The end of a chunked body: the last chunk and an empty trailer (RFC 9112 7.1).
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+/// What follows the data of a chunk.
+constexpr std::string_view kChunkEnd = "\r\n";
 
 /// The peer's address, or nothing when the socket no longer knows it (or is not TCP).
 template <class Stream>
@@ -56,6 +65,35 @@ std::optional<net::ip::address> peer_address(Stream& stream) {
 std::string_view view_of(const beast::flat_buffer& buffer) {
     return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
+
+/// What one call of EventSource::next gave.
+struct Piece {
+    bool done = false;           ///< next() returned: `more` and what it appended count.
+    bool more = false;           ///< The stream goes on.
+    std::exception_ptr failure;  ///< next() threw (also when it was cancelled).
+};
+
+/// Runs `events.next(out)` and keeps its answer in `piece`. It is awaited beside the
+/// socket's readiness: whichever completes first, the other one may have completed too,
+/// and a piece the source has given must be sent, never dropped with the loser's result.
+net::awaitable<void> next_piece(api::EventSource& events, std::string& out, Piece& piece) {
+    try {
+        const bool more = co_await events.next(out);
+        piece.more = more;
+        piece.done = true;
+    } catch (...) {
+        piece.failure = std::current_exception();
+    }
+}
+
+/// How an event stream ended.
+enum class StreamEnd {
+    kStreaming,  ///< It has not.
+    kEnded,      ///< The source ended it; its last piece went with the end of the body.
+    kCut,        ///< The server ends it (shutdown, or a full read buffer): the end of the
+                 ///< body is still to be sent.
+    kGone,       ///< The client left or stopped reading: nothing more can be sent.
+};
 
 /// What the session does after an exchange.
 enum class Next {
@@ -101,6 +139,15 @@ class Session {
     net::awaitable<bool> send_continue();
     /// Every reply and every refusal ends here: writes `response` and says what follows.
     net::awaitable<Next> answer(Response response, bool keep_alive);
+    /// A reply with events: writes its head and first events, then each piece its source
+    /// gives, until the source ends it, the client leaves or stops reading, or shutdown;
+    /// then writes its access log line and says what follows, as answer() does.
+    net::awaitable<Next> stream(Reply reply, bool keep_alive);
+    /// Writes `prefix` (a head, or nothing), then `piece` (one chunk when `chunked`, none
+    /// when empty) and, when `last` and `chunked`, the end of the body, within the write
+    /// timeout; adds the bytes written to `sent`. False when the peer is gone or too slow.
+    net::awaitable<bool> send_piece(std::string_view prefix, std::string_view piece, bool chunked,
+                                    bool last, std::size_t& sent);
     /// After a goodbye: no more sending, then read what the client still sends until it
     /// closes (within kLinger and kLingerBytes), since closing on unread bytes resets the
     /// connection and can destroy the answer before the client reads it.
@@ -121,6 +168,7 @@ class Session {
     SessionState& state_;        ///< What shutdown sees.
     beast::flat_buffer buffer_;  ///< Persists across requests: it may hold pipelined bytes.
     std::string head_;           ///< A response's status line and headers; capacity is reused.
+    std::string piece_;          ///< A stream's next piece; large capacity is given back.
     std::optional<net::ip::address> peer_;  ///< The other end of the connection.
     std::string client_;  ///< The peer's address as text: the client unless a proxy says else.
     Clock::time_point started_;   ///< When the current request's first byte was there.
@@ -295,8 +343,13 @@ net::awaitable<Next> Session<Stream>::exchange() {
     }
     Admission admitted = std::get<Admission>(std::move(admission));
     Reply reply = co_await context_.handler.handle(std::move(admitted), reader.request());
-    Response response = std::move(reply.response);
     const bool still_alive = keep_alive && !context_.draining.load();
+    // A HEAD request gets the head alone (answer() sends no body), so no stream starts.
+    if (reply.events && head.method() != bhttp::verb::head) {
+        const Next next = co_await stream(std::move(reply), still_alive);
+        co_return next;
+    }
+    Response response = std::move(reply.response);
     const Next next = co_await answer(std::move(response), still_alive);
     co_return next;
 }
@@ -334,6 +387,122 @@ net::awaitable<Next> Session<Stream>::answer(Response response, bool keep_alive)
     }
     finish_exchange(status, head_.size() + body_size);
     co_return keep_alive ? Next::kNextRequest : Next::kClose;
+}
+
+template <class Stream>
+net::awaitable<Next> Session<Stream>::stream(Reply reply, bool keep_alive) {
+    using namespace net::experimental::awaitable_operators;
+    // HTTP/1.1 frames each piece as a chunk, so that the connection can serve another
+    // request after the stream; HTTP/1.0 has no framing: the body ends with the connection.
+    const bool chunked = exchange_.head->version() >= 11;
+    keep_alive = keep_alive && chunked;
+    std::size_t sent = 0;
+    serialize_stream_head(head_, reply.response, current_http_date(), request_id_, chunked,
+                          keep_alive);
+    const bool started = co_await send_piece(head_, reply.response.body(), chunked, false, sent);
+    // From here on only the source is needed: its head and first events are given back.
+    reply.response = Response{};
+    const std::shared_ptr<api::EventSource> events = std::move(reply.events);
+    StreamEnd end = started ? StreamEnd::kStreaming : StreamEnd::kGone;
+    // A waiting stream keeps no read buffer, unless the client already sent bytes of its
+    // next request.
+    buffer_.shrink_to_fit();
+
+    while (end == StreamEnd::kStreaming) {
+        if (context_.draining.load()) {
+            end = StreamEnd::kCut;
+            break;
+        }
+        // Wait for the source's next piece or for the client (bytes, or its leaving), with
+        // no deadline: the source sends its keep-alives itself. Shutdown may cut this wait.
+        Piece piece;
+        piece_.clear();
+        state_.streaming = true;
+        stream_.expires_never();
+        auto either = next_piece(*events, piece_, piece) ||
+                      stream_.socket().async_wait(net::socket_base::wait_read, kAsTuple);
+        const auto woken = co_await std::move(either);
+        state_.streaming = false;
+
+        if (piece.done) {
+            const bool wrote = co_await send_piece({}, piece_, chunked, !piece.more, sent);
+            if (piece_.capacity() > kStreamPieceBytes) {
+                piece_.clear();
+                piece_.shrink_to_fit();
+            }
+            if (!wrote) {
+                end = StreamEnd::kGone;
+            } else if (!piece.more) {
+                end = StreamEnd::kEnded;
+            }
+            if (end != StreamEnd::kStreaming) {
+                break;
+            }
+        } else if (piece.failure && woken.index() == 0) {
+            // The source failed on its own (not cancelled by the session): the stream ends
+            // without the end of its body, so the client sees it cut off.
+            finish_exchange(200, sent);
+            std::rethrow_exception(piece.failure);
+        }
+        if (woken.index() != 1) {
+            continue;
+        }
+        const auto [wait_error] = std::get<1>(woken);
+        if (wait_error) {
+            // Cancelled by shutdown (or the socket failed): end cleanly if it can be done.
+            end = context_.draining.load() ? StreamEnd::kCut : StreamEnd::kGone;
+            break;
+        }
+        // The client sent bytes (its next request, pipelined) or left. Its bytes wait in the
+        // buffer, within the buffer's bound; a full buffer ends the stream.
+        const std::size_t room = buffer_.max_size() - buffer_.size();
+        stream_.expires_after(context_.limits.request_timeout);
+        auto [read_error, bytes] =
+            co_await stream_.async_read_some(buffer_.prepare(std::min(kReadBytes, room)), kAsTuple);
+        if (read_error) {
+            end = StreamEnd::kGone;  // Closed or reset: the connection is freed at once.
+            break;
+        }
+        buffer_.commit(bytes);
+        buffer_.shrink_to_fit();
+        if (buffer_.size() >= buffer_.max_size()) {
+            end = StreamEnd::kCut;
+        }
+    }
+
+    if (end == StreamEnd::kCut) {
+        const bool wrote = co_await send_piece({}, {}, chunked, true, sent);
+        if (!wrote) {
+            end = StreamEnd::kGone;
+        }
+    }
+    piece_.clear();
+    piece_.shrink_to_fit();
+    // One line for the whole stream, however it ended: its bytes and its duration.
+    finish_exchange(200, sent);
+    if (end == StreamEnd::kGone) {
+        co_return Next::kGone;
+    }
+    // The head said nothing of closing; a stream that shutdown cut ends with the connection.
+    co_return keep_alive && !context_.draining.load() ? Next::kNextRequest : Next::kClose;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::send_piece(std::string_view prefix, std::string_view piece,
+                                                 bool chunked, bool last, std::size_t& sent) {
+    const bool framed = chunked && !piece.empty();  // An empty chunk would end the body.
+    const ChunkSizeLine size_line(piece.size());
+    const std::array<net::const_buffer, 5> buffers{
+        net::buffer(prefix), net::buffer(framed ? size_line.text() : std::string_view{}),
+        net::buffer(piece), net::buffer(framed ? kChunkEnd : std::string_view{}),
+        net::buffer(chunked && last ? kLastChunk : std::string_view{})};
+    if (net::buffer_size(buffers) == 0) {
+        co_return true;
+    }
+    stream_.expires_after(context_.limits.write_timeout);
+    auto [ec, bytes] = co_await net::async_write(stream_, buffers, kAsTuple);
+    sent += bytes;
+    co_return !ec;
 }
 
 template <class Stream>

@@ -1,9 +1,14 @@
 // threadsd behind a real nginx (Debian's package) that runs the site file of the source
-// tree, systemd/threadsd.nginx, with only its ports (and, for one case, its read timeout)
+// tree, systemd/threadsd.nginx, with only its ports (and, for some cases, its read timeout)
 // changed: the API through the proxy, ids and client addresses passed on, connections to
-// threadsd reused, and nginx's own errors in threadsd's envelope.
+// threadsd reused, nginx's own errors in threadsd's envelope, and event streams passed on
+// as they come.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +95,77 @@ void check_nginx_error(const HttpResult& response, unsigned status, const std::s
 }
 
 const std::regex kNginxRequestId("[0-9a-f]{32}");
+
+/// A listening socket on 127.0.0.1 in threadsd's place, which the test answers from by
+/// hand: what nginx does with an answer in pieces, whatever threadsd's routes send.
+class StandIn {
+  public:
+    StandIn() {
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        BOOST_TEST_REQUIRE(listener_ >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        BOOST_TEST_REQUIRE(
+            ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        BOOST_TEST_REQUIRE(::listen(listener_, 8) == 0);
+        socklen_t length = sizeof address;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+        port_ = ntohs(address.sin_port);
+    }
+    ~StandIn() {
+        close_connection();
+        ::close(listener_);
+    }
+    StandIn(const StandIn&) = delete;
+    StandIn& operator=(const StandIn&) = delete;
+
+    unsigned short port() const { return port_; }
+
+    /// Accepts nginx's next connection and returns the head of the request on it; fails
+    /// the test when none comes within 10 s.
+    std::string accept_request() {
+        close_connection();
+        pollfd ready{listener_, POLLIN, 0};
+        BOOST_TEST_REQUIRE(::poll(&ready, 1, 10'000) == 1, "nginx did not connect");
+        connection_ = ::accept(listener_, nullptr, nullptr);
+        BOOST_TEST_REQUIRE(connection_ >= 0);
+        timeval timeout{10, 0};
+        ::setsockopt(connection_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::string head;
+        char buffer[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+            const auto n = ::recv(connection_, buffer, sizeof buffer, 0);
+            BOOST_TEST_REQUIRE(n > 0, "nginx sent no whole request: " << head);
+            head.append(buffer, static_cast<std::size_t>(n));
+        }
+        return head;
+    }
+
+    /// Sends `bytes` on the accepted connection.
+    void send(std::string_view bytes) {
+        BOOST_TEST_REQUIRE(::send(connection_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                           static_cast<ssize_t>(bytes.size()));
+    }
+
+    /// True when nginx closes the accepted connection within 10 s, sending nothing more.
+    bool closed_by_nginx() {
+        char byte = 0;
+        return ::recv(connection_, &byte, 1, 0) == 0;
+    }
+
+  private:
+    void close_connection() {
+        if (connection_ >= 0) {
+            ::close(connection_);
+            connection_ = -1;
+        }
+    }
+
+    int listener_ = -1;        ///< Where nginx connects.
+    int connection_ = -1;      ///< The connection accepted last.
+    unsigned short port_ = 0;  ///< The listener's port.
+};
 
 }  // namespace
 
@@ -247,6 +323,49 @@ BOOST_AUTO_TEST_CASE(streams_pass_through_nginx_unbuffered_past_its_read_timeout
     event = stream.next_event(std::chrono::seconds(5));
     BOOST_REQUIRE(event.has_value());
     BOOST_TEST(event->id == later.json().as_object().at("messageId").as_string());
+}
+
+BOOST_AUTO_TEST_CASE(event_streams_pass_through_nginx_event_by_event_and_may_be_quiet) {
+    StandIn threadsd;
+    // Every other location gives up on threadsd after 1 s of silence here.
+    NginxProcess nginx({threadsd.port()}, "1s");
+
+    // Elsewhere a silent answer is cut off: what the stream location must not do.
+    RawConnection plain(nginx.port());
+    BOOST_TEST_REQUIRE(plain.write("GET /api/v1/threads/t-1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    threadsd.accept_request();
+    BOOST_TEST(threadsd.closed_by_nginx());
+    std::string answer;
+    BOOST_TEST_REQUIRE(plain.read_until(answer, "\"success\":false}"), answer);
+    const auto cut = parse_response(answer);
+    BOOST_TEST_REQUIRE(cut.has_value());
+    BOOST_TEST(cut->status() == 500u);
+
+    RawConnection client(nginx.port());
+    BOOST_TEST_REQUIRE(
+        client.write("GET /api/v1/threads/t-1/stream HTTP/1.1\r\nHost: x\r\n"
+                     "Accept: text/event-stream\r\n\r\n"));
+    const std::string request = threadsd.accept_request();
+    BOOST_TEST(request.rfind("GET /api/v1/threads/t-1/stream HTTP/1.1\r\n", 0) == 0u, request);
+    BOOST_TEST(request.find("\r\nX-Forwarded-For: 127.0.0.1\r\n") != std::string::npos);
+    BOOST_TEST(std::regex_search(request, std::regex("\r\nX-Request-Id: [0-9a-f]{32}\r\n")));
+    BOOST_TEST(request.find("Connection: close") == std::string::npos, request);
+    // No X-Accel-Buffering here: the site alone must keep nginx from holding events back.
+    threadsd.send(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Transfer-Encoding: chunked\r\n\r\nd\r\nretry: 1000\n\n\r\n");
+    std::string received;
+    BOOST_TEST_REQUIRE(client.read_until(received, "retry: 1000\n\n"), received);
+    // Three times the other locations' read timeout without a byte, then the next event
+    // and the end of the stream.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    threadsd.send("e\r\ndata: second\n\n\r\n0\r\n\r\n");
+    BOOST_TEST_REQUIRE(client.read_until(received, "0\r\n\r\n"), received);
+    const auto stream = parse_response(received);
+    BOOST_TEST_REQUIRE(stream.has_value());
+    BOOST_TEST(stream->status() == 200u);
+    BOOST_TEST(stream->header("Content-Type") == "text/event-stream");
+    BOOST_TEST(stream->message.body() == "retry: 1000\n\ndata: second\n\n");
 }
 
 BOOST_AUTO_TEST_CASE(threadsd_stuck_or_down_gives_envelopes_not_html) {

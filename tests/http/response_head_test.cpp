@@ -3,16 +3,19 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace {
 
 namespace bhttp = boost::beast::http;
+using threadsd::http::ChunkSizeLine;
 using threadsd::http::current_http_date;
 using threadsd::http::format_http_date;
 using threadsd::http::json_response;
 using threadsd::http::Response;
 using threadsd::http::serialize_response_head;
+using threadsd::http::serialize_stream_head;
 
 constexpr std::string_view kDate = "Sun, 29 Nov 2026 00:18:31 GMT";
 
@@ -47,6 +50,37 @@ BOOST_AUTO_TEST_CASE(a_closing_response_says_so_and_keeps_the_handlers_fields) {
                "Content-Length: 2\r\n"
                "Connection: close\r\n"
                "\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_head_has_no_length_and_says_how_its_body_ends) {
+    Response response{bhttp::status::ok, 11};
+    response.set(bhttp::field::content_type, "text/event-stream");
+    response.body() = "retry: 1000\n\n";  // The first events: not part of the head.
+    std::string head;
+    serialize_stream_head(head, response, kDate, "s-1", true, true);
+    BOOST_TEST(head ==
+               "HTTP/1.1 200 OK\r\n"
+               "Content-Type: text/event-stream\r\n"
+               "Date: Sun, 29 Nov 2026 00:18:31 GMT\r\n"
+               "X-Request-Id: s-1\r\n"
+               "X-Accel-Buffering: no\r\n"
+               "Transfer-Encoding: chunked\r\n"
+               "\r\n");
+    serialize_stream_head(head, response, kDate, "s-1", true, false);
+    BOOST_TEST(head.find("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") !=
+               std::string::npos);
+    // HTTP/1.0: no framing, the body ends with the connection.
+    serialize_stream_head(head, response, kDate, "s-1", false, false);
+    BOOST_TEST(head.find("Transfer-Encoding") == std::string::npos);
+    BOOST_TEST(head.find("X-Accel-Buffering: no\r\nConnection: close\r\n\r\n") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(chunk_size_lines_are_hexadecimal) {
+    BOOST_TEST(ChunkSizeLine(1).text() == "1\r\n");
+    BOOST_TEST(ChunkSizeLine(0x1a2b).text() == "1a2b\r\n");
+    BOOST_TEST(ChunkSizeLine(SIZE_MAX).text() ==
+               std::string(2 * sizeof(std::size_t), 'f') + "\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(dates_are_imf_fixdate_in_utc) {

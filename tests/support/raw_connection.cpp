@@ -49,6 +49,18 @@ bool RawConnection::write(const std::string& bytes) {
     return true;
 }
 
+bool RawConnection::read_until(std::string& into, std::string_view marker) {
+    char buffer[4096];
+    while (into.find(marker) == std::string::npos) {
+        const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            return false;
+        }
+        into.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
 bool RawConnection::closed_by_peer() {
     char byte = 0;
     const auto n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);

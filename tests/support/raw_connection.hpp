@@ -36,6 +36,11 @@ class RawConnection {
     /// Reads until the peer closes (or resets) the connection, or the read times out.
     Received read_until_closed();
 
+    /// Reads, appending to `into`, until `into` holds `marker`; false when the peer closed
+    /// the connection or a read timed out first. For answers that come in pieces, such as
+    /// an event stream.
+    bool read_until(std::string& into, std::string_view marker);
+
   private:
     int fd_ = -1;  ///< The socket.
 };

@@ -13,8 +13,9 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "threadsd/http/handler.hpp"
 #include "threadsd/http/limits.hpp"
-#include "threadsd/http/request_handler.hpp"
+#include "threadsd/http/operations.hpp"
 #include "threadsd/http/session.hpp"
 
 namespace threadsd::http {
@@ -24,13 +25,13 @@ class Server : public ListenerStatus {
   public:
     /// Binds and listens on `endpoint` (port 0 picks a free port); throws on failure.
     /// With `access_log.enabled`, each answered request gets a JSON line on stdout.
-    Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
-           RequestHandler& handler, HttpLimits limits, AccessLogSettings access_log = {});
+    Server(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint, Handler& handler,
+           HttpLimits limits, AccessLogSettings access_log = {});
 
     /// Listens on `listening_fd`, a socket already bound and listening (systemd's socket
     /// activation); the server owns it from now on.
-    Server(boost::asio::io_context& io, int listening_fd, RequestHandler& handler,
-           HttpLimits limits, AccessLogSettings access_log = {});
+    Server(boost::asio::io_context& io, int listening_fd, Handler& handler, HttpLimits limits,
+           AccessLogSettings access_log = {});
 
     /// The address actually bound, with the real port.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -39,9 +40,11 @@ class Server : public ListenerStatus {
     void start();
 
     /// Stops accepting, lets each session finish the request it is on (answered with
-    /// `Connection: close`), answers a request that begins from now on with a 503, closes
-    /// idle connections after kDrainLinger, and calls `done` once every session has ended
-    /// or `grace` has passed (then the remaining sessions are abandoned with the io_context).
+    /// `Connection: close`), answers a request that begins from now on with a 503, ends
+    /// event streams at once (each with the end of its body, then the connection closes),
+    /// closes idle connections after kDrainLinger, and calls `done` once every session has
+    /// ended or `grace` has passed (then the remaining sessions are abandoned with the
+    /// io_context).
     void shutdown(std::chrono::milliseconds grace, std::function<void(bool clean)> done);
 
     /// Sessions alive now.
@@ -69,13 +72,16 @@ class Server : public ListenerStatus {
 
     /// Closes the sessions that are idle after `linger`; part of shutdown.
     boost::asio::awaitable<void> close_idle_sessions_after(std::chrono::milliseconds linger);
+    /// Cancels the wait of every session waiting for the next piece of an event stream
+    /// and, with `idle_too`, of every idle one: they see `draining_` and end.
+    void cut_sessions(bool idle_too);
     /// Polls until no session is left or the deadline passes.
     boost::asio::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline,
                                                    std::function<void(bool)> done);
 
     boost::asio::io_context& io_;              ///< Runs everything.
     boost::asio::ip::tcp::acceptor acceptor_;  ///< The listening socket.
-    RequestHandler& handler_;                  ///< Shared by all sessions.
+    Handler& handler_;                         ///< Shared by all sessions.
     HttpLimits limits_;                        ///< Shared by all sessions.
     AccessLogSettings access_log_;             ///< Whether and how sessions log requests.
     std::atomic<bool> draining_{false};        ///< Set once shutdown starts.

@@ -27,6 +27,9 @@ struct SessionState {
     boost::asio::any_io_executor executor;  ///< The session's strand.
     std::function<void()> cancel;           ///< Cuts the connection's pending operation.
     bool idle = false;  ///< Waiting for the first byte of a request: safe to cut.
+    /// Waiting for the next piece of an event stream: safe to cut, and cut at once on
+    /// shutdown, which makes the session end the stream cleanly.
+    bool streaming = false;
 };
 
 /// What every session shares.
@@ -40,9 +43,12 @@ struct SessionContext {
 };
 
 /// Serves `stream` until the peer closes, a timeout passes, a request that leaves the
-/// connection unusable is answered, or shutdown. Expected ends are values; an exception
-/// (a fault of the server's own) ends this connection alone: it is logged once with the
-/// request id and counted in `context.failures`, and never reaches the caller.
+/// connection unusable is answered, or shutdown. A reply with events is sent as an event
+/// stream (chunked on HTTP/1.1, until the close on HTTP/1.0) for as long as its source
+/// goes on, the client stays and the server is not draining; no request deadline or idle
+/// timeout applies while it waits, the write timeout applies to each of its writes. Expected ends
+/// are values; an exception (a fault of the server's own) ends this connection alone: it is logged
+/// once with the request id and counted in `context.failures`, and never reaches the caller.
 template <class Stream>
 boost::asio::awaitable<void> run_session(Stream stream, SessionContext context,
                                          std::shared_ptr<SessionState> state);
