@@ -274,12 +274,13 @@ net::awaitable<void> PgStore::confirm_catalog(std::int64_t generation) {
 net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread, std::int64_t generation) {
     // Inserted only while the catalog is still at the generation the request was checked
     // at: then the key is live and the agent and version are as the cache has them. A
-    // moved catalog changes no row, instead of failing the whole group transaction.
+    // moved catalog changes no row, instead of failing the whole group transaction. The
+    // conversation window starts with the thread.
     static const std::string sql =
         "INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
         "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
-        "  closed_at, closed_reason, metadata, variables)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+        "  closed_at, closed_reason, metadata, variables, window_started_at)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $10"
         "  WHERE (" +
         std::string(kSelectGeneration) + ") = $16";
     std::vector<PgStatement> insert{
