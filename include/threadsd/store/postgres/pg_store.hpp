@@ -9,6 +9,10 @@
 // request reads it in the same round trip as its own statement (a create's INSERT checks
 // it in its WHERE), and a request that finds it moved is checked again (CatalogChanged).
 // A key revoked through any process is refused by the next request that reaches here.
+//
+// A message takes its sequence under its thread's row lock, in one statement that also
+// closes a thread whose conversation window ended. Every post, close and expiry notifies
+// channel threadsd_threads in its own transaction (schema/postgres/0003_messages.sql).
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -108,14 +112,24 @@ class PgStore final : public Store {
 
     /// The SQL that list_threads() runs for `filter` (for EXPLAIN in tests).
     static std::string list_sql(const ThreadFilter& filter);
+    /// The SQL of a page of list_messages() for `filter` (for EXPLAIN in tests): $1 the
+    /// organization, $2 the thread, then the direction and the cursor's id when filtered,
+    /// then the limit.
+    static std::string messages_sql(const MessageFilter& filter);
+    /// The SQL of expire_threads() for `limit` (for EXPLAIN in tests): $1 the newest window
+    /// start that has ended, $2 now, $3 the reason. One text per limit: callers use one.
+    static std::string expire_sql(std::size_t limit);
 
   private:
     /// Runs `batch` on a pooled connection; a refusal or a lost connection become the
     /// store's own errors (StoreFailure, StoreUnavailable).
     boost::asio::awaitable<std::vector<PgResult>> run(std::vector<PgStatement> batch);
-    /// Notes the generation in `result` (one row, one column); throws CatalogChanged
+    /// Notes the generation in `result` (its first row's first column); throws CatalogChanged
     /// unless it is `expected`.
     void check_generation(const PgResult& result, std::int64_t expected);
+    /// Runs `batch`, a transaction that changes rows, like run(); but a connection lost
+    /// once the batch went out is a StoreFailure: it may have committed.
+    boost::asio::awaitable<std::vector<PgResult>> run_change(std::vector<PgStatement> batch);
 
     std::string description_;  ///< The URI without its password.
     CatalogCache catalog_;     ///< Keys, agents and Clerk mappings, per generation.
