@@ -1,9 +1,18 @@
 #include "threadsd/store/postgres/pg_store.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <stdexcept>
+#include <variant>
 
 #include "threadsd/store/postgres/migrations.hpp"
 #include "threadsd/store/postgres/open.hpp"
@@ -213,7 +222,8 @@ PgStore::PgStore(net::any_io_executor executor, std::string conninfo, std::size_
                  const StoreOptions& options)
     : description_(redact_conninfo(conninfo)),
       pool_(executor, std::move(conninfo), pool_size, std::chrono::seconds(5)),
-      writer_(executor, pool_, options.max_queued_writes) {}
+      writer_(executor, pool_, options.max_queued_writes),
+      executor_(executor) {}
 
 net::awaitable<std::vector<PgResult>> PgStore::run(std::vector<PgStatement> batch) {
     auto connection = co_await pool_.acquire();
@@ -803,6 +813,174 @@ net::awaitable<std::vector<ThreadKey>> PgStore::expire_threads(std::int64_t now,
     co_return keys;
 }
 
+// --- Signals of other processes' changes ---
+
+namespace {
+
+// Backoff between attempts to LISTEN again: doubled each time, from the first to the last.
+constexpr std::chrono::milliseconds kFirstWatchBackoff{100};
+constexpr std::chrono::milliseconds kLastWatchBackoff{5000};
+
+// A notification's payload as a signal (thread_payload()); nothing when it is not one.
+std::optional<ThreadSignal> parse_signal(std::string_view payload) {
+    const auto first = payload.find(' ');
+    const auto second = first == std::string_view::npos ? first : payload.find(' ', first + 1);
+    if (second == std::string_view::npos) {
+        return std::nullopt;
+    }
+    ThreadSignal signal;
+    signal.key.organization_id = payload.substr(0, first);
+    signal.key.thread_id = payload.substr(first + 1, second - first - 1);
+    const auto what = payload.substr(second + 1);
+    if (what == "closed") {
+        signal.closed = true;
+        return signal;
+    }
+    const auto [end, error] =
+        std::from_chars(what.data(), what.data() + what.size(), signal.last_sequence);
+    if (error != std::errc() || end != what.data() + what.size() || signal.last_sequence <= 0) {
+        return std::nullopt;
+    }
+    return signal;
+}
+
+}  // namespace
+
+/// LISTENs on kThreadsChannel on a connection of its own, on a strand, and hands each
+/// notification to the callback; connects again with a backoff when the connection breaks,
+/// until stop(). Everything but stop() runs on the strand.
+class ThreadWatch : public std::enable_shared_from_this<ThreadWatch> {
+  public:
+    ThreadWatch(net::any_io_executor executor, std::string conninfo,
+                std::function<void(ThreadSignal)> on_signal)
+        : strand_(net::make_strand(executor)),
+          conninfo_(std::move(conninfo)),
+          on_signal_(std::move(on_signal)),
+          stop_(strand_, std::chrono::steady_clock::time_point::max()) {}
+
+    /// Spawns the loop; a failure it did not expect is logged.
+    void start() {
+        net::co_spawn(strand_, run(shared_from_this()), [](std::exception_ptr error) {
+            if (!error) {
+                return;
+            }
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& failure) {
+                util::log_error(std::string("stopped listening for thread changes: ") +
+                                failure.what());
+            }
+        });
+    }
+
+    /// Ends the loop soon after, from any thread: the stop timer expires, which ends the
+    /// wait it is in and every later one. Left to the io_context when it no longer runs.
+    void stop() {
+        net::post(strand_, [self = shared_from_this()] {
+            self->stop_.expires_at(std::chrono::steady_clock::time_point::min());
+        });
+    }
+
+  private:
+    using Strand = net::strand<net::any_io_executor>;
+
+    /// Listens, and again after each break, until stopped.
+    static net::awaitable<void> run(std::shared_ptr<ThreadWatch> self) {
+        using namespace net::experimental::awaitable_operators;
+        for (;;) {
+            // Neither side throws, so whichever ends first ends the race.
+            const auto ended = co_await (self->listen() || self->until_stopped());
+            if (ended.index() == 1) {
+                co_return;
+            }
+            if (!self->outage_) {
+                self->outage_ = true;
+                util::log_error("stopped listening for thread changes on PostgreSQL (" +
+                                std::get<0>(ended) + "); connecting again");
+            }
+            const auto paused = co_await (self->pause() || self->until_stopped());
+            if (paused.index() == 1) {
+                co_return;
+            }
+            self->backoff_ = std::min(self->backoff_ * 2, kLastWatchBackoff);
+        }
+    }
+
+    /// Connects, LISTENs and delivers notifications until the connection breaks; why it
+    /// broke, redacted.
+    net::awaitable<std::string> listen() {
+        std::string why;
+        try {
+            auto connection =
+                co_await PgConnection::connect(strand_, conninfo_, std::chrono::seconds(5));
+            co_await connection->query("LISTEN " + std::string(kThreadsChannel));
+            backoff_ = kFirstWatchBackoff;
+            if (outage_) {
+                outage_ = false;
+                util::log_info("listening for thread changes on PostgreSQL again");
+            }
+            for (;;) {
+                const auto notification = co_await connection->wait_notification();
+                deliver(notification.payload);
+            }
+        } catch (const PgFailure& failure) {
+            why = failure.what();  // never holds the password
+        } catch (const std::exception& failure) {
+            why = failure.what();
+        }
+        co_return why;
+    }
+
+    /// Completes once stop() was called.
+    net::awaitable<void> until_stopped() {
+        co_await stop_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+
+    /// Waits out the backoff.
+    net::awaitable<void> pause() {
+        net::steady_timer timer(strand_, backoff_);
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+
+    /// Hands a notification to the callback; a payload that is no signal is dropped.
+    void deliver(std::string_view payload) {
+        auto signal = parse_signal(payload);
+        if (!signal) {
+            util::log_error("ignored a notification on " + std::string(kThreadsChannel) +
+                            " that is not a thread's change");
+            return;
+        }
+        try {
+            on_signal_(std::move(*signal));
+        } catch (const std::exception& failure) {
+            util::log_error(std::string("a thread change signal failed: ") + failure.what());
+        } catch (...) {
+            util::log_error("a thread change signal failed");
+        }
+    }
+
+    Strand strand_;                                ///< Where everything but stop() runs.
+    std::string conninfo_;                         ///< What to connect to (may hold a password).
+    std::function<void(ThreadSignal)> on_signal_;  ///< The store's caller.
+    net::steady_timer stop_;                       ///< Expires at stop(); until then never.
+    std::chrono::milliseconds backoff_{kFirstWatchBackoff};  ///< Before the next attempt.
+    bool outage_ = false;  ///< The connection broke and was not made again yet (logged).
+};
+
+PgStore::~PgStore() {
+    if (watch_) {
+        watch_->stop();
+    }
+}
+
+void PgStore::watch_threads(std::function<void(ThreadSignal)> on_signal) {
+    if (watch_) {
+        throw std::logic_error("watch_threads() called twice");
+    }
+    watch_ = std::make_shared<ThreadWatch>(executor_, pool_.conninfo(), std::move(on_signal));
+    watch_->start();
+}
+
 // --- Rate limits of a deployment ---
 
 net::awaitable<RateLease> PgStore::lease_rate_budget(const std::string& key_id, std::uint32_t rate,
@@ -1194,7 +1372,5 @@ net::awaitable<std::unique_ptr<Store>> open_postgres_store(net::any_io_executor 
     co_return std::make_unique<PgStore>(executor, std::move(uri), PgStore::kDefaultPoolSize,
                                         options);
 }
-
-void PgStore::watch_threads(std::function<void(ThreadSignal)>) {}
 
 }  // namespace threadsd::store::postgres

@@ -1,9 +1,13 @@
 // PgStore's messages (contract section 9) against the suite's throwaway cluster: sequences
 // under the thread's row lock from two stores at once (two replicas), the conversation
-// window and its sweep, pages and their plans.
+// window and its sweep, pages and their plans, and the signals of LISTEN/NOTIFY.
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -22,6 +26,7 @@
 #include "support/run_on_io.hpp"
 #include "support/test_store.hpp"
 #include "threadsd/store/postgres/open.hpp"
+#include "threadsd/store/postgres/pg_connection.hpp"
 #include "threadsd/store/postgres/pg_store.hpp"
 #include "threadsd/util/clock.hpp"
 #include "threadsd/util/uuid.hpp"
@@ -158,6 +163,44 @@ std::string generic_plan(const std::string& uri, const std::string& settings,
                                        " SET plan_cache_mode = force_generic_plan;"
                                        " PREPARE statement AS " +
                                        sql + "; EXPLAIN EXECUTE statement(" + arguments + ");");
+}
+
+/// Signals as watch_threads() hands them over, from the store's strand.
+using Signals =
+    net::experimental::concurrent_channel<void(boost::system::error_code, store::ThreadSignal)>;
+
+/// The next signal, or nothing within `within`.
+net::awaitable<std::optional<store::ThreadSignal>> next_signal(Signals& signals,
+                                                               std::chrono::milliseconds within) {
+    using namespace net::experimental::awaitable_operators;
+    const auto executor = co_await net::this_coro::executor;
+    net::steady_timer timer(executor, within);
+    auto got = co_await (signals.async_receive(net::use_awaitable) ||
+                         timer.async_wait(net::use_awaitable));
+    if (got.index() == 0) {
+        co_return std::get<0>(std::move(got));
+    }
+    co_return std::nullopt;
+}
+
+/// The pid of the backend that LISTENs on the store's channel, once there is one other than
+/// `not_this` (up to 10 s); "" when none came.
+net::awaitable<std::string> listener_pid(const std::string& uri, const std::string& not_this) {
+    const auto executor = co_await net::this_coro::executor;
+    auto connection = co_await store::postgres::PgConnection::connect(executor, uri, 10s);
+    for (int attempt = 0; attempt < 500; ++attempt) {
+        std::vector<std::optional<std::string>> params{not_this};
+        auto result = co_await connection->query(
+            "SELECT pid::text FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query = 'LISTEN threadsd_threads' AND pid::text <> $1",
+            std::move(params));
+        if (result.rows() > 0) {
+            co_return std::string(result.text(0, 0));
+        }
+        net::steady_timer pause(executor, 20ms);
+        co_await pause.async_wait(net::use_awaitable);
+    }
+    co_return std::string();
 }
 
 BOOST_AUTO_TEST_SUITE(postgres_store)
@@ -606,6 +649,79 @@ BOOST_AUTO_TEST_CASE(pages_and_sweeps_are_one_index_range_scan) {
         BOOST_TEST(sweep.find("Seq Scan") == std::string::npos);
         BOOST_TEST(sweep.find("Sort") == std::string::npos);
     }
+}
+
+BOOST_AUTO_TEST_CASE(watch_threads_signals_another_stores_posts_and_closes) {
+    const auto uri = new_database();
+    run_on_io([&](net::any_io_executor executor) -> net::awaitable<void> {
+        Signals signals(executor, 64);  // outlives the store that sends to it
+        auto watching = co_await open_store(executor, uri);
+        auto other = co_await open_store(executor, uri);
+        watching->watch_threads([&signals](store::ThreadSignal signal) {
+            signals.try_send(boost::system::error_code{}, std::move(signal));
+        });
+        const auto listener = co_await listener_pid(uri, "");
+        BOOST_TEST_REQUIRE(!listener.empty(), "the store never LISTENed");
+        const auto generation = co_await generation_of(*other);
+        const auto now = util::unix_millis_now();
+        const auto thread = co_await create(*other, generation, kDemoOrganization, now);
+        const auto key = key_of(thread);
+
+        co_await other->post_message(new_message(thread, MessageDirection::kInbound, now + 1),
+                                     kHour, generation);
+        const auto posted = co_await next_signal(signals, 1s);
+        BOOST_TEST_REQUIRE(posted.has_value(), "no signal of a post within a second");
+        BOOST_TEST((posted->key == key));
+        BOOST_TEST(posted->last_sequence == 1);
+        BOOST_TEST(!posted->closed);
+
+        const auto close = close_at(now + 2, "ENDED");
+        co_await other->update_thread(kDemoOrganization, thread.id, generation, close);
+        const auto closed = co_await next_signal(signals, 1s);
+        BOOST_TEST_REQUIRE(closed.has_value(), "no signal of a close within a second");
+        BOOST_TEST((closed->key == key));
+        BOOST_TEST(closed->closed);
+
+        // An edit of the maps alone is no close: no signal.
+        const store::ThreadEdit patch = [](store::ThreadRecord& record) {
+            record.metadata_json = R"({"a":"1"})";
+        };
+        co_await other->update_thread(kDemoOrganization, thread.id, generation, patch);
+        const auto quiet = co_await next_signal(signals, 200ms);
+        BOOST_TEST(!quiet.has_value());
+
+        const auto old =
+            co_await create(*other, generation, kDemoOrganization, now - 2 * kHour.count());
+        const auto swept = co_await other->expire_threads(now, kHour, 10);
+        BOOST_TEST_REQUIRE(swept.size() == 1u);
+        const auto expired = co_await next_signal(signals, 1s);
+        BOOST_TEST_REQUIRE(expired.has_value(), "no signal of an expiry within a second");
+        BOOST_TEST((expired->key == key_of(old)));
+        BOOST_TEST(expired->closed);
+
+        const auto late =
+            co_await create(*other, generation, kDemoOrganization, now - 2 * kHour.count());
+        co_await other->post_message(new_message(late, MessageDirection::kInbound, now), kHour,
+                                     generation);
+        const auto expired_by_post = co_await next_signal(signals, 1s);
+        BOOST_TEST_REQUIRE(expired_by_post.has_value(), "no signal of an expiring post");
+        BOOST_TEST((expired_by_post->key == key_of(late)));
+        BOOST_TEST(expired_by_post->closed);
+
+        // The listening connection killed: the store listens again, and signals go on.
+        auto admin = co_await store::postgres::PgConnection::connect(executor, uri, 10s);
+        std::vector<std::optional<std::string>> pid{listener};
+        co_await admin->query("SELECT pg_terminate_backend($1::int)", std::move(pid));
+        const auto again = co_await listener_pid(uri, listener);
+        BOOST_TEST_REQUIRE(!again.empty(), "the store did not LISTEN again");
+        const auto next = co_await create(*other, generation, kDemoOrganization, now);
+        co_await other->post_message(new_message(next, MessageDirection::kOutbound, now + 1), kHour,
+                                     generation);
+        const auto resumed = co_await next_signal(signals, 1s);
+        BOOST_TEST_REQUIRE(resumed.has_value(), "no signal after listening again");
+        BOOST_TEST((resumed->key == key_of(next)));
+        BOOST_TEST(resumed->last_sequence == 1);
+    });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

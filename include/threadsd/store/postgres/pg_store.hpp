@@ -12,7 +12,8 @@
 //
 // A message takes its sequence under its thread's row lock, in one statement that also
 // closes a thread whose conversation window ended. Every post, close and expiry notifies
-// channel threadsd_threads in its own transaction (schema/postgres/0003_messages.sql).
+// channel threadsd_threads in its own transaction; watch_threads() listens to it for the
+// live streams of this process (schema/postgres/0003_messages.sql).
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -27,6 +28,10 @@
 
 namespace threadsd::store::postgres {
 
+/// The LISTEN loop of PgStore::watch_threads() (pg_store.cpp): shared with its coroutine,
+/// which may outlive the store until its executor runs it to its end.
+class ThreadWatch;
+
 /// The Store on one PostgreSQL database, migrated beforehand (see store/postgres/open.hpp).
 class PgStore final : public Store {
   public:
@@ -38,6 +43,10 @@ class PgStore final : public Store {
     /// writer, which queues at most `options.max_queued_writes` writes.
     PgStore(boost::asio::any_io_executor executor, std::string conninfo, std::size_t pool_size,
             const StoreOptions& options);
+    /// Stops the loop of watch_threads(), if any: it ends on its executor soon after.
+    ~PgStore() override;
+    PgStore(const PgStore&) = delete;
+    PgStore& operator=(const PgStore&) = delete;
 
     boost::asio::awaitable<AsOf<ApiKeyRecord>> api_key(const SecretHash& hash) override;
     boost::asio::awaitable<AsOf<std::string>> clerk_organization(
@@ -79,7 +88,9 @@ class PgStore final : public Store {
     boost::asio::awaitable<std::vector<ThreadKey>> expire_threads(std::int64_t now,
                                                                   std::chrono::milliseconds window,
                                                                   std::size_t limit) override;
-    /// LISTENs on channel threadsd_threads on a connection of its own.
+    /// LISTENs on channel threadsd_threads on a connection of its own, made again with a
+    /// backoff when it breaks, until the store is destroyed. Signals come for changes of
+    /// this process too (the channel does not say who sent them).
     void watch_threads(std::function<void(ThreadSignal)> on_signal) override;
 
     /// Replicas share the database: rates are counted in its rate_budgets table.
@@ -135,6 +146,8 @@ class PgStore final : public Store {
     CatalogCache catalog_;     ///< Keys, agents and Clerk mappings, per generation.
     ConnectionPool pool_;      ///< Connections for requests and the operator's commands.
     PgWriter writer_;          ///< Group commit of creates.
+    boost::asio::any_io_executor executor_;  ///< Where watch_threads() runs its loop.
+    std::shared_ptr<ThreadWatch> watch_;     ///< Null until watch_threads().
 };
 
 }  // namespace threadsd::store::postgres
