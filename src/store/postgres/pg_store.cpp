@@ -1,9 +1,18 @@
 #include "threadsd/store/postgres/pg_store.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <stdexcept>
+#include <variant>
 
 #include "threadsd/store/postgres/migrations.hpp"
 #include "threadsd/store/postgres/open.hpp"
@@ -22,17 +31,32 @@ namespace {
 // The SQLSTATE of a unique violation.
 constexpr std::string_view kUniqueViolation = "23505";
 
+// A thread's columns in the order read_thread() reads them: t the thread, a its agent, v
+// the version it is bound to.
+constexpr std::string_view kThreadColumns =
+    "t.id, t.organization_id, t.to_phone_number, t.from_phone_number,"
+    " t.from_phone_number_id, t.lead_id, t.is_active, t.created_at, t.updated_at,"
+    " t.closed_at, t.closed_reason, t.metadata, t.variables,"
+    " a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
+    " v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
+    " v.discard_inbound_sms";
+
 // A thread with its agent and version as they are now, in the columns read_thread() reads.
-constexpr std::string_view kSelectThread =
-    "SELECT t.id, t.organization_id, t.to_phone_number, t.from_phone_number,"
-    "       t.from_phone_number_id, t.lead_id, t.is_active, t.created_at, t.updated_at,"
-    "       t.closed_at, t.closed_reason, t.metadata, t.variables,"
-    "       a.id, a.organization_id, a.name, a.description, a.agent_type, a.deleted,"
-    "       v.id, v.version, v.name, v.mode, v.sms_max_tokens, v.sms_temperature,"
-    "       v.discard_inbound_sms"
-    "  FROM threads t"
-    "  JOIN agents a ON a.id = t.agent_id"
-    "  JOIN agent_versions v ON v.id = t.agent_version_id";
+const std::string kSelectThread = "SELECT " + std::string(kThreadColumns) +
+                                  "  FROM threads t"
+                                  "  JOIN agents a ON a.id = t.agent_id"
+                                  "  JOIN agent_versions v ON v.id = t.agent_version_id";
+
+// The channel every post, close and expiry notifies (schema/postgres/0003_messages.sql).
+constexpr std::string_view kThreadsChannel = "threadsd_threads";
+
+// A message's columns in the order read_message() reads them, of messages m.
+constexpr std::string_view kMessageColumns =
+    "m.id, m.organization_id, m.thread_id, m.sequence, m.direction, m.body, m.created_at";
+
+// The sequence of a message of a thread, named by its id ($3, NULL for no message).
+constexpr std::string_view kSelectSequence =
+    "SELECT sequence FROM messages WHERE organization_id = $1 AND thread_id = $2 AND id = $3";
 
 // The catalog generation (schema/postgres/0001_initial.sql), read with a request's statement.
 constexpr std::string_view kSelectGeneration =
@@ -87,22 +111,59 @@ AgentVersionRecord read_version(const PgResult& result, int row, int first) {
     return version;
 }
 
-void read_thread(const PgResult& result, int row, ThreadRecord& thread) {
-    thread.id = result.text(row, 0);
-    thread.organization_id = result.text(row, 1);
-    thread.to_phone_number = result.text(row, 2);
-    thread.from_phone_number = result.optional_text(row, 3);
-    thread.from_phone_number_id = result.optional_text(row, 4);
-    thread.lead_id = result.optional_text(row, 5);
-    thread.is_active = result.integer(row, 6) != 0;
-    thread.created_at = result.integer(row, 7);
-    thread.updated_at = result.integer(row, 8);
-    thread.closed_at = optional_integer(result, row, 9);
-    thread.closed_reason = result.optional_text(row, 10);
-    thread.metadata_json = result.optional_text(row, 11);
-    thread.variables_json = result.optional_text(row, 12);
-    thread.agent = read_agent(result, row, 13);
-    thread.agent_version = read_version(result, row, 19);
+// The thread in kThreadColumns from column `first` on.
+void read_thread(const PgResult& result, int row, ThreadRecord& thread, int first = 0) {
+    thread.id = result.text(row, first);
+    thread.organization_id = result.text(row, first + 1);
+    thread.to_phone_number = result.text(row, first + 2);
+    thread.from_phone_number = result.optional_text(row, first + 3);
+    thread.from_phone_number_id = result.optional_text(row, first + 4);
+    thread.lead_id = result.optional_text(row, first + 5);
+    thread.is_active = result.integer(row, first + 6) != 0;
+    thread.created_at = result.integer(row, first + 7);
+    thread.updated_at = result.integer(row, first + 8);
+    thread.closed_at = optional_integer(result, row, first + 9);
+    thread.closed_reason = result.optional_text(row, first + 10);
+    thread.metadata_json = result.optional_text(row, first + 11);
+    thread.variables_json = result.optional_text(row, first + 12);
+    thread.agent = read_agent(result, row, first + 13);
+    thread.agent_version = read_version(result, row, first + 19);
+}
+
+std::string_view direction_text(MessageDirection direction) {
+    return direction == MessageDirection::kInbound ? "INBOUND" : "OUTBOUND";
+}
+
+// The message in kMessageColumns.
+MessageRecord read_message(const PgResult& result, int row) {
+    MessageRecord message;
+    message.id = result.text(row, 0);
+    message.organization_id = result.text(row, 1);
+    message.thread_id = result.text(row, 2);
+    message.sequence = result.integer(row, 3);
+    message.direction =
+        result.text(row, 4) == "INBOUND" ? MessageDirection::kInbound : MessageDirection::kOutbound;
+    message.body_json = result.text(row, 5);
+    message.created_at = result.integer(row, 6);
+    return message;
+}
+
+std::vector<MessageRecord> read_messages(const PgResult& result) {
+    std::vector<MessageRecord> messages;
+    messages.reserve(static_cast<std::size_t>(result.rows()));
+    for (int i = 0; i < result.rows(); ++i) {
+        messages.push_back(read_message(result, i));
+    }
+    return messages;
+}
+
+// What channel kThreadsChannel says of a thread: "<organization> <thread> <sequence>" for a
+// message committed, "... closed" for a close.
+std::string thread_payload(std::string_view organization_id, std::string_view thread_id,
+                           std::string_view what) {
+    std::string payload(organization_id);
+    payload.append(" ").append(thread_id).append(" ").append(what);
+    return payload;
 }
 
 // A number as a parameter's text (or NULL).
@@ -161,7 +222,8 @@ PgStore::PgStore(net::any_io_executor executor, std::string conninfo, std::size_
                  const StoreOptions& options)
     : description_(redact_conninfo(conninfo)),
       pool_(executor, std::move(conninfo), pool_size, std::chrono::seconds(5)),
-      writer_(executor, pool_, options.max_queued_writes) {}
+      writer_(executor, pool_, options.max_queued_writes),
+      executor_(executor) {}
 
 net::awaitable<std::vector<PgResult>> PgStore::run(std::vector<PgStatement> batch) {
     auto connection = co_await pool_.acquire();
@@ -174,6 +236,20 @@ net::awaitable<std::vector<PgResult>> PgStore::run(std::vector<PgStatement> batc
         throw StoreFailure();
     }
     throw StoreUnavailable();
+}
+
+net::awaitable<std::vector<PgResult>> PgStore::run_change(std::vector<PgStatement> batch) {
+    auto connection = co_await pool_.acquire();  // StoreUnavailable: nothing was sent
+    try {
+        co_return co_await connection->run(std::move(batch));
+    } catch (const PgConnectionLost& lost) {
+        // The commit may or may not have reached the server.
+        util::log_error(std::string("lost a PostgreSQL connection during a change: ") +
+                        lost.what());
+    } catch (const PgError& refused) {
+        util::log_error(std::string("PostgreSQL refused a change: ") + refused.what());
+    }
+    throw StoreFailure();
 }
 
 void PgStore::check_generation(const PgResult& result, std::int64_t expected) {
@@ -274,12 +350,13 @@ net::awaitable<void> PgStore::confirm_catalog(std::int64_t generation) {
 net::awaitable<void> PgStore::create_thread(const ThreadRecord& thread, std::int64_t generation) {
     // Inserted only while the catalog is still at the generation the request was checked
     // at: then the key is live and the agent and version are as the cache has them. A
-    // moved catalog changes no row, instead of failing the whole group transaction.
+    // moved catalog changes no row, instead of failing the whole group transaction. The
+    // conversation window starts with the thread.
     static const std::string sql =
         "INSERT INTO threads (organization_id, id, agent_id, agent_version_id, to_phone_number,"
         "  from_phone_number, from_phone_number_id, lead_id, is_active, created_at, updated_at,"
-        "  closed_at, closed_reason, metadata, variables)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+        "  closed_at, closed_reason, metadata, variables, window_started_at)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $10"
         "  WHERE (" +
         std::string(kSelectGeneration) + ") = $16";
     std::vector<PgStatement> insert{
@@ -418,7 +495,13 @@ net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_v
             refused = std::current_exception();
         }
         if (!refused) {
-            finish.push_back(update_statement(*thread, !(ClosingColumns(*thread) == before)));
+            const bool closing_changed = !(ClosingColumns(*thread) == before);
+            finish.push_back(update_statement(*thread, closing_changed));
+            if (closing_changed && !thread->is_active) {
+                // Delivered at commit: the live streams of every replica see the close.
+                finish.push_back({"SELECT pg_notify('" + std::string(kThreadsChannel) + "', $1)",
+                                  {thread_payload(thread->organization_id, thread->id, "closed")}});
+            }
         }
     }
     finish.push_back({thread && !refused ? "COMMIT" : "ROLLBACK", {}});
@@ -437,6 +520,465 @@ net::awaitable<std::optional<ThreadRecord>> PgStore::update_thread(std::string_v
         std::rethrow_exception(refused);
     }
     co_return thread;
+}
+
+// --- Messages ---
+
+namespace {
+
+// A post in one statement, so one round trip and one transaction. It locks the thread,
+// only while the catalog is still at the request's generation (else nothing is locked or
+// changed); then either takes the next sequence and stores the message (an inbound one
+// starts the window again), or closes the thread whose window ended; and notifies either
+// at commit. FOR UPDATE returns the row's newest version and the UPDATEs below then change
+// that version, so two posts of one thread from anywhere get consecutive sequences in
+// commit order (the primary key would refuse a duplicate). It answers with the generation,
+// whether the thread was found, the post's sequence and window start (NULL unless posted),
+// the notifications sent, then the thread as closed in kThreadColumns (NULL unless it
+// expired). $1 organization, $2 thread, $3 generation, $4 window (ms), $5 created_at,
+// $6 message id, $7 direction, $8 body, $9 the expired reason.
+const std::string kPostMessage =
+    "WITH locked AS ("
+    "  SELECT last_sequence, window_started_at, is_active, updated_at FROM threads"
+    "   WHERE organization_id = $1::uuid AND id = $2::uuid"
+    "     AND (" +
+    std::string(kSelectGeneration) +
+    ") = $3::bigint"
+    "   FOR UPDATE),"
+    " posted AS ("
+    "  UPDATE threads t SET last_sequence = l.last_sequence + 1,"
+    "   window_started_at = CASE WHEN $7::text = 'INBOUND' THEN $5::bigint"
+    "                            ELSE l.window_started_at END"
+    "    FROM locked l"
+    "   WHERE t.organization_id = $1::uuid AND t.id = $2::uuid AND l.is_active = 1"
+    "     AND l.window_started_at + $4::bigint > $5::bigint"
+    "  RETURNING t.organization_id, t.id, t.last_sequence, t.window_started_at),"
+    " expired AS ("
+    "  UPDATE threads t SET is_active = 0, closed_reason = $9::text,"
+    "   closed_at = greatest($5::bigint, l.updated_at + 1),"
+    "   updated_at = greatest($5::bigint, l.updated_at + 1)"
+    "    FROM locked l"
+    "   WHERE t.organization_id = $1::uuid AND t.id = $2::uuid AND l.is_active = 1"
+    "     AND l.window_started_at + $4::bigint <= $5::bigint"
+    "  RETURNING t.*),"
+    " inserted AS ("
+    "  INSERT INTO messages (organization_id, thread_id, sequence, id, direction, body,"
+    "   created_at)"
+    "  SELECT organization_id, id, last_sequence, $6::uuid, $7::text, $8::text, $5::bigint"
+    "    FROM posted"
+    "  RETURNING organization_id, thread_id, sequence),"
+    " notified AS MATERIALIZED ("
+    "  SELECT pg_notify('" +
+    std::string(kThreadsChannel) +
+    "', organization_id::text || ' ' || thread_id::text || ' ' || sequence::text)"
+    "    FROM inserted"
+    "  UNION ALL"
+    "  SELECT pg_notify('" +
+    std::string(kThreadsChannel) +
+    "', organization_id::text || ' ' || id::text || ' closed')"
+    "    FROM expired)"
+    " SELECT (" +
+    std::string(kSelectGeneration) +
+    "), (SELECT count(*) FROM locked), p.last_sequence, p.window_started_at,"
+    "  (SELECT count(*) FROM notified), " +
+    std::string(kThreadColumns) +
+    "  FROM (SELECT 1) AS one"
+    "  LEFT JOIN posted p ON true"
+    "  LEFT JOIN expired t ON true"
+    "  LEFT JOIN agents a ON a.id = t.agent_id"
+    "  LEFT JOIN agent_versions v ON v.id = t.agent_version_id";
+
+// Where kPostMessage's answer has the closed thread's columns.
+constexpr int kClosedThreadColumn = 5;
+
+}  // namespace
+
+net::awaitable<PostOutcome> PgStore::post_message(const MessageRecord& message,
+                                                  std::chrono::milliseconds window,
+                                                  std::int64_t generation) {
+    std::vector<PgStatement> batch{
+        {kPostMessage,
+         {message.organization_id, message.thread_id, param(generation), param(window.count()),
+          param(message.created_at), message.id, std::string(direction_text(message.direction)),
+          message.body_json, std::string(kExpiredReason)}}};
+    auto results = co_await run_change(std::move(batch));
+    const auto& row = results[0];
+    check_generation(row, generation);  // when it moved, nothing was locked or changed
+    PostOutcome outcome;
+    if (row.integer(0, 1) == 0) {
+        outcome.result = PostResult::kNoThread;
+    } else if (!row.is_null(0, 2)) {
+        outcome.result = PostResult::kPosted;
+        outcome.sequence = row.integer(0, 2);
+        outcome.window_started_at = row.integer(0, 3);
+    } else if (!row.is_null(0, kClosedThreadColumn)) {
+        outcome.result = PostResult::kExpired;
+        outcome.closed.emplace();
+        read_thread(row, 0, *outcome.closed, kClosedThreadColumn);
+    } else {
+        outcome.result = PostResult::kClosed;
+    }
+    co_return outcome;
+}
+
+std::string PgStore::messages_sql(const MessageFilter& filter) {
+    std::string sql = "SELECT ";
+    sql.append(kMessageColumns)
+        .append("  FROM messages m WHERE m.organization_id = $1 AND m.thread_id = $2");
+    int next = 3;
+    if (filter.direction) {
+        sql.append(" AND m.direction = $").append(std::to_string(next++));
+    }
+    if (filter.before_id) {
+        // One lookup in messages_by_id, then the page is a range of the index below it.
+        sql.append(
+               " AND m.sequence < (SELECT c.sequence FROM messages c"
+               " WHERE c.organization_id = $1 AND c.thread_id = $2 AND c.id = $")
+            .append(std::to_string(next++))
+            .append(")");
+    }
+    sql.append(" ORDER BY m.sequence DESC LIMIT $").append(std::to_string(next));
+    return sql;
+}
+
+net::awaitable<MessagePage> PgStore::list_messages(std::string_view organization_id,
+                                                   std::string_view thread_id,
+                                                   const MessageFilter& filter, std::size_t limit,
+                                                   std::int64_t generation) {
+    const std::string organization(organization_id);
+    const std::string thread(thread_id);
+    // A cursor that is not even a UUID names no message: NULL finds none.
+    const auto cursor =
+        filter.before_id ? util::normalize_uuid(*filter.before_id) : std::optional<std::string>();
+    std::vector<std::optional<std::string>> page_params{organization, thread};
+    if (filter.direction) {
+        page_params.push_back(std::string(direction_text(*filter.direction)));
+    }
+    if (filter.before_id) {
+        page_params.push_back(cursor);
+    }
+    page_params.push_back(std::to_string(limit));
+    // The generation, the thread, the cursor and the page in one snapshot and one round trip.
+    std::vector<PgStatement> batch{
+        {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}},
+        {std::string(kSelectGeneration), {}},
+        {kSelectThread + " WHERE t.organization_id = $1 AND t.id = $2", {organization, thread}}};
+    if (filter.before_id) {
+        batch.push_back({std::string(kSelectSequence), {organization, thread, cursor}});
+    }
+    batch.push_back({messages_sql(filter), std::move(page_params)});
+    batch.push_back({"COMMIT", {}});
+    auto results = co_await run(std::move(batch));
+    check_generation(results[1], generation);
+    MessagePage page;
+    if (results[2].rows() == 0) {
+        page.thread_found = false;
+        co_return page;
+    }
+    page.thread_found = true;
+    read_thread(results[2], 0, page.thread);
+    std::size_t next = 3;
+    if (filter.before_id) {
+        page.cursor_found = results[next++].rows() > 0;
+    }
+    page.messages = read_messages(results[next]);
+    co_return page;
+}
+
+net::awaitable<std::optional<std::int64_t>> PgStore::message_sequence(const ThreadKey& thread,
+                                                                      std::string_view message_id) {
+    const auto id = util::normalize_uuid(message_id);
+    if (!id) {
+        co_return std::nullopt;  // not even a UUID
+    }
+    std::vector<PgStatement> batch{
+        {std::string(kSelectSequence), {thread.organization_id, thread.thread_id, *id}}};
+    auto results = co_await run(std::move(batch));
+    if (results[0].rows() == 0) {
+        co_return std::nullopt;
+    }
+    co_return results[0].integer(0, 0);
+}
+
+net::awaitable<std::vector<MessageRecord>> PgStore::outbound_after(const ThreadKey& thread,
+                                                                   std::int64_t after_sequence,
+                                                                   std::size_t limit) {
+    // A range of messages_by_direction, oldest first.
+    std::vector<PgStatement> batch{
+        {"SELECT " + std::string(kMessageColumns) +
+             "  FROM messages m"
+             " WHERE m.organization_id = $1 AND m.thread_id = $2 AND m.direction = 'OUTBOUND'"
+             "   AND m.sequence > $3"
+             " ORDER BY m.sequence LIMIT $4",
+         {thread.organization_id, thread.thread_id, param(after_sequence), std::to_string(limit)}}};
+    auto results = co_await run(std::move(batch));
+    co_return read_messages(results[0]);
+}
+
+net::awaitable<std::vector<ThreadPosition>> PgStore::thread_positions(
+    const std::vector<ThreadKey>& threads) {
+    // Two arrays, unnested side by side and joined to the threads' primary key.
+    std::string organizations = "{";
+    std::string ids = "{";
+    bool any = false;
+    for (const auto& key : threads) {
+        if (!util::is_canonical_uuid(key.organization_id) ||
+            !util::is_canonical_uuid(key.thread_id)) {
+            continue;  // names no thread
+        }
+        organizations.append(any ? "," : "").append(key.organization_id);
+        ids.append(any ? "," : "").append(key.thread_id);
+        any = true;
+    }
+    std::vector<ThreadPosition> positions;
+    if (!any) {
+        co_return positions;
+    }
+    organizations += "}";
+    ids += "}";
+    std::vector<PgStatement> batch{
+        {"SELECT t.organization_id, t.id, t.last_sequence, t.is_active"
+         "  FROM unnest($1::uuid[], $2::uuid[]) AS k(organization_id, id)"
+         "  JOIN threads t ON t.organization_id = k.organization_id AND t.id = k.id",
+         {std::move(organizations), std::move(ids)}}};
+    auto results = co_await run(std::move(batch));
+    const auto& rows = results[0];
+    positions.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
+        positions.push_back({{std::string(rows.text(i, 0)), std::string(rows.text(i, 1))},
+                             rows.integer(i, 2),
+                             rows.integer(i, 3) != 0});
+    }
+    co_return positions;
+}
+
+net::awaitable<std::optional<ThreadRecord>> PgStore::current_thread(const ThreadKey& thread) {
+    // No generation: the agent as the database has it now is the current catalog's.
+    std::vector<PgStatement> batch{{kSelectThread + " WHERE t.organization_id = $1 AND t.id = $2",
+                                    {thread.organization_id, thread.thread_id}}};
+    auto results = co_await run(std::move(batch));
+    if (results[0].rows() == 0) {
+        co_return std::nullopt;
+    }
+    std::optional<ThreadRecord> found(std::in_place);
+    read_thread(results[0], 0, *found);
+    co_return found;
+}
+
+std::string PgStore::expire_sql(std::size_t limit) {
+    // The open threads whose window ended, oldest window first: a range of the partial
+    // index threads_by_window. SKIP LOCKED passes over the threads another sweep (or a
+    // post) holds, and a row that another sweep closed after this statement's snapshot
+    // is re-checked at its newest version and left out: each thread is closed once.
+    // The limit is written into the text, not a parameter: the generic plan then knows
+    // how few rows it closes and finds each by its primary key, where LIMIT $n would be
+    // planned for a tenth of all due threads, a hash join over the whole table.
+    return "WITH due AS ("
+           "  SELECT organization_id, id FROM threads"
+           "   WHERE is_active = 1 AND window_started_at <= $1::bigint"
+           "   ORDER BY window_started_at LIMIT " +
+           std::to_string(limit) +
+           "   FOR UPDATE SKIP LOCKED),"
+           " closed AS ("
+           "  UPDATE threads t SET is_active = 0, closed_reason = $3::text,"
+           "   closed_at = greatest($2::bigint, t.updated_at + 1),"
+           "   updated_at = greatest($2::bigint, t.updated_at + 1)"
+           "    FROM due"
+           "   WHERE t.organization_id = due.organization_id AND t.id = due.id"
+           "     AND t.is_active = 1"
+           "  RETURNING t.organization_id, t.id),"
+           " notified AS MATERIALIZED ("
+           "  SELECT pg_notify('" +
+           std::string(kThreadsChannel) +
+           "', organization_id::text || ' ' || id::text || ' closed') FROM closed)"
+           " SELECT organization_id, id, (SELECT count(*) FROM notified) FROM closed";
+}
+
+net::awaitable<std::vector<ThreadKey>> PgStore::expire_threads(std::int64_t now,
+                                                               std::chrono::milliseconds window,
+                                                               std::size_t limit) {
+    std::vector<ThreadKey> keys;
+    if (limit == 0) {
+        co_return keys;
+    }
+    std::vector<PgStatement> batch{
+        {expire_sql(limit),
+         {param(now - window.count()), param(now), std::string(kExpiredReason)}}};
+    auto results = co_await run_change(std::move(batch));
+    const auto& rows = results[0];
+    keys.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
+        keys.push_back({std::string(rows.text(i, 0)), std::string(rows.text(i, 1))});
+    }
+    co_return keys;
+}
+
+// --- Signals of other processes' changes ---
+
+namespace {
+
+// Backoff between attempts to LISTEN again: doubled each time, from the first to the last.
+constexpr std::chrono::milliseconds kFirstWatchBackoff{100};
+constexpr std::chrono::milliseconds kLastWatchBackoff{5000};
+
+// A notification's payload as a signal (thread_payload()); nothing when it is not one.
+std::optional<ThreadSignal> parse_signal(std::string_view payload) {
+    const auto first = payload.find(' ');
+    const auto second = first == std::string_view::npos ? first : payload.find(' ', first + 1);
+    if (second == std::string_view::npos) {
+        return std::nullopt;
+    }
+    ThreadSignal signal;
+    signal.key.organization_id = payload.substr(0, first);
+    signal.key.thread_id = payload.substr(first + 1, second - first - 1);
+    const auto what = payload.substr(second + 1);
+    if (what == "closed") {
+        signal.closed = true;
+        return signal;
+    }
+    const auto [end, error] =
+        std::from_chars(what.data(), what.data() + what.size(), signal.last_sequence);
+    if (error != std::errc() || end != what.data() + what.size() || signal.last_sequence <= 0) {
+        return std::nullopt;
+    }
+    return signal;
+}
+
+}  // namespace
+
+/// LISTENs on kThreadsChannel on a connection of its own, on a strand, and hands each
+/// notification to the callback; connects again with a backoff when the connection breaks,
+/// until stop(). Everything but stop() runs on the strand.
+class ThreadWatch : public std::enable_shared_from_this<ThreadWatch> {
+  public:
+    ThreadWatch(net::any_io_executor executor, std::string conninfo,
+                std::function<void(ThreadSignal)> on_signal)
+        : strand_(net::make_strand(executor)),
+          conninfo_(std::move(conninfo)),
+          on_signal_(std::move(on_signal)),
+          stop_(strand_, std::chrono::steady_clock::time_point::max()) {}
+
+    /// Spawns the loop; a failure it did not expect is logged.
+    void start() {
+        net::co_spawn(strand_, run(shared_from_this()), [](std::exception_ptr error) {
+            if (!error) {
+                return;
+            }
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& failure) {
+                util::log_error(std::string("stopped listening for thread changes: ") +
+                                failure.what());
+            }
+        });
+    }
+
+    /// Ends the loop soon after, from any thread: the stop timer expires, which ends the
+    /// wait it is in and every later one. Left to the io_context when it no longer runs.
+    void stop() {
+        net::post(strand_, [self = shared_from_this()] {
+            self->stop_.expires_at(std::chrono::steady_clock::time_point::min());
+        });
+    }
+
+  private:
+    using Strand = net::strand<net::any_io_executor>;
+
+    /// Listens, and again after each break, until stopped.
+    static net::awaitable<void> run(std::shared_ptr<ThreadWatch> self) {
+        using namespace net::experimental::awaitable_operators;
+        for (;;) {
+            // Neither side throws, so whichever ends first ends the race.
+            const auto ended = co_await (self->listen() || self->until_stopped());
+            if (ended.index() == 1) {
+                co_return;
+            }
+            if (!self->outage_) {
+                self->outage_ = true;
+                util::log_error("stopped listening for thread changes on PostgreSQL (" +
+                                std::get<0>(ended) + "); connecting again");
+            }
+            const auto paused = co_await (self->pause() || self->until_stopped());
+            if (paused.index() == 1) {
+                co_return;
+            }
+            self->backoff_ = std::min(self->backoff_ * 2, kLastWatchBackoff);
+        }
+    }
+
+    /// Connects, LISTENs and delivers notifications until the connection breaks; why it
+    /// broke, redacted.
+    net::awaitable<std::string> listen() {
+        std::string why;
+        try {
+            auto connection =
+                co_await PgConnection::connect(strand_, conninfo_, std::chrono::seconds(5));
+            co_await connection->query("LISTEN " + std::string(kThreadsChannel));
+            backoff_ = kFirstWatchBackoff;
+            if (outage_) {
+                outage_ = false;
+                util::log_info("listening for thread changes on PostgreSQL again");
+            }
+            for (;;) {
+                const auto notification = co_await connection->wait_notification();
+                deliver(notification.payload);
+            }
+        } catch (const PgFailure& failure) {
+            why = failure.what();  // never holds the password
+        } catch (const std::exception& failure) {
+            why = failure.what();
+        }
+        co_return why;
+    }
+
+    /// Completes once stop() was called.
+    net::awaitable<void> until_stopped() {
+        co_await stop_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+
+    /// Waits out the backoff.
+    net::awaitable<void> pause() {
+        net::steady_timer timer(strand_, backoff_);
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+
+    /// Hands a notification to the callback; a payload that is no signal is dropped.
+    void deliver(std::string_view payload) {
+        auto signal = parse_signal(payload);
+        if (!signal) {
+            util::log_error("ignored a notification on " + std::string(kThreadsChannel) +
+                            " that is not a thread's change");
+            return;
+        }
+        try {
+            on_signal_(std::move(*signal));
+        } catch (const std::exception& failure) {
+            util::log_error(std::string("a thread change signal failed: ") + failure.what());
+        } catch (...) {
+            util::log_error("a thread change signal failed");
+        }
+    }
+
+    Strand strand_;                                ///< Where everything but stop() runs.
+    std::string conninfo_;                         ///< What to connect to (may hold a password).
+    std::function<void(ThreadSignal)> on_signal_;  ///< The store's caller.
+    net::steady_timer stop_;                       ///< Expires at stop(); until then never.
+    std::chrono::milliseconds backoff_{kFirstWatchBackoff};  ///< Before the next attempt.
+    bool outage_ = false;  ///< The connection broke and was not made again yet (logged).
+};
+
+PgStore::~PgStore() {
+    if (watch_) {
+        watch_->stop();
+    }
+}
+
+void PgStore::watch_threads(std::function<void(ThreadSignal)> on_signal) {
+    if (watch_) {
+        throw std::logic_error("watch_threads() called twice");
+    }
+    watch_ = std::make_shared<ThreadWatch>(executor_, pool_.conninfo(), std::move(on_signal));
+    watch_->start();
 }
 
 // --- Rate limits of a deployment ---
@@ -830,50 +1372,5 @@ net::awaitable<std::unique_ptr<Store>> open_postgres_store(net::any_io_executor 
     co_return std::make_unique<PgStore>(executor, std::move(uri), PgStore::kDefaultPoolSize,
                                         options);
 }
-
-net::awaitable<PostOutcome> PgStore::post_message(const MessageRecord&, std::chrono::milliseconds,
-                                                  std::int64_t) {
-    throw std::logic_error("not yet");
-    co_return PostOutcome{};
-}
-
-net::awaitable<MessagePage> PgStore::list_messages(std::string_view, std::string_view,
-                                                   const MessageFilter&, std::size_t,
-                                                   std::int64_t) {
-    throw std::logic_error("not yet");
-    co_return MessagePage{};
-}
-
-net::awaitable<std::optional<std::int64_t>> PgStore::message_sequence(const ThreadKey&,
-                                                                      std::string_view) {
-    throw std::logic_error("not yet");
-    co_return std::nullopt;
-}
-
-net::awaitable<std::vector<MessageRecord>> PgStore::outbound_after(const ThreadKey&, std::int64_t,
-                                                                   std::size_t) {
-    throw std::logic_error("not yet");
-    co_return std::vector<MessageRecord>{};
-}
-
-net::awaitable<std::vector<ThreadPosition>> PgStore::thread_positions(
-    const std::vector<ThreadKey>&) {
-    throw std::logic_error("not yet");
-    co_return std::vector<ThreadPosition>{};
-}
-
-net::awaitable<std::optional<ThreadRecord>> PgStore::current_thread(const ThreadKey&) {
-    throw std::logic_error("not yet");
-    co_return std::nullopt;
-}
-
-net::awaitable<std::vector<ThreadKey>> PgStore::expire_threads(std::int64_t,
-                                                               std::chrono::milliseconds,
-                                                               std::size_t) {
-    throw std::logic_error("not yet");
-    co_return std::vector<ThreadKey>{};
-}
-
-void PgStore::watch_threads(std::function<void(ThreadSignal)>) {}
 
 }  // namespace threadsd::store::postgres

@@ -6,7 +6,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,13 +14,13 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "support/postgres_cluster.hpp"
 #include "support/process.hpp"
+#include "support/run_on_io.hpp"
 #include "threadsd/store/postgres/pg_connection.hpp"
 
 namespace {
@@ -36,27 +35,10 @@ using threadsd::store::postgres::PgNotification;
 using threadsd::store::postgres::PgResult;
 using threadsd::store::postgres::PgStatement;
 using threadsd::store::postgres::redact_conninfo;
+using threadsd::test::run_on_io;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kConnectTimeout = 10s;
-
-/// Runs `body` on a single-threaded io_context of its own until it and everything it
-/// spawned end (at most `limit`), and rethrows what it threw.
-void run_on_io(const std::function<net::awaitable<void>(net::any_io_executor)>& body,
-               std::chrono::seconds limit = 60s) {
-    net::io_context io;
-    bool finished = false;
-    std::exception_ptr failure;
-    net::co_spawn(io, body(io.get_executor()), [&](std::exception_ptr error) {
-        finished = true;
-        failure = error;
-    });
-    io.run_for(limit);
-    BOOST_REQUIRE_MESSAGE(finished, "the test's coroutine did not finish in time");
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-}
 
 /// Completion of a spawned helper coroutine: its failure fails the test at once instead
 /// of leaving the test's coroutine waiting for it.

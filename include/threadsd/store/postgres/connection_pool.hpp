@@ -67,6 +67,10 @@ class ConnectionPool {
     /// Throws StoreUnavailable like acquire().
     boost::asio::awaitable<std::unique_ptr<PgConnection>> connect();
 
+    /// What the pool connects to, password included: for a connection of one's own that
+    /// must outlive the pool (LISTEN), never for a message.
+    const std::string& conninfo() const { return conninfo_; }
+
     /// Connections made since start (for tests and metrics).
     std::uint64_t connections_made() const { return connections_made_.load(); }
 

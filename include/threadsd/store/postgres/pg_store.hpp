@@ -9,6 +9,11 @@
 // request reads it in the same round trip as its own statement (a create's INSERT checks
 // it in its WHERE), and a request that finds it moved is checked again (CatalogChanged).
 // A key revoked through any process is refused by the next request that reaches here.
+//
+// A message takes its sequence under its thread's row lock, in one statement that also
+// closes a thread whose conversation window ended. Every post, close and expiry notifies
+// channel threadsd_threads in its own transaction; watch_threads() listens to it for the
+// live streams of this process (schema/postgres/0003_messages.sql).
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -23,6 +28,10 @@
 
 namespace threadsd::store::postgres {
 
+/// The LISTEN loop of PgStore::watch_threads() (pg_store.cpp): shared with its coroutine,
+/// which may outlive the store until its executor runs it to its end.
+class ThreadWatch;
+
 /// The Store on one PostgreSQL database, migrated beforehand (see store/postgres/open.hpp).
 class PgStore final : public Store {
   public:
@@ -34,6 +43,10 @@ class PgStore final : public Store {
     /// writer, which queues at most `options.max_queued_writes` writes.
     PgStore(boost::asio::any_io_executor executor, std::string conninfo, std::size_t pool_size,
             const StoreOptions& options);
+    /// Stops the loop of watch_threads(), if any: it ends on its executor soon after.
+    ~PgStore() override;
+    PgStore(const PgStore&) = delete;
+    PgStore& operator=(const PgStore&) = delete;
 
     boost::asio::awaitable<AsOf<ApiKeyRecord>> api_key(const SecretHash& hash) override;
     boost::asio::awaitable<AsOf<std::string>> clerk_organization(
@@ -75,7 +88,9 @@ class PgStore final : public Store {
     boost::asio::awaitable<std::vector<ThreadKey>> expire_threads(std::int64_t now,
                                                                   std::chrono::milliseconds window,
                                                                   std::size_t limit) override;
-    /// LISTENs on channel threadsd_threads on a connection of its own.
+    /// LISTENs on channel threadsd_threads on a connection of its own, made again with a
+    /// backoff when it breaks, until the store is destroyed. Signals come for changes of
+    /// this process too (the channel does not say who sent them).
     void watch_threads(std::function<void(ThreadSignal)> on_signal) override;
 
     /// Replicas share the database: rates are counted in its rate_budgets table.
@@ -108,19 +123,31 @@ class PgStore final : public Store {
 
     /// The SQL that list_threads() runs for `filter` (for EXPLAIN in tests).
     static std::string list_sql(const ThreadFilter& filter);
+    /// The SQL of a page of list_messages() for `filter` (for EXPLAIN in tests): $1 the
+    /// organization, $2 the thread, then the direction and the cursor's id when filtered,
+    /// then the limit.
+    static std::string messages_sql(const MessageFilter& filter);
+    /// The SQL of expire_threads() for `limit` (for EXPLAIN in tests): $1 the newest window
+    /// start that has ended, $2 now, $3 the reason. One text per limit: callers use one.
+    static std::string expire_sql(std::size_t limit);
 
   private:
     /// Runs `batch` on a pooled connection; a refusal or a lost connection become the
     /// store's own errors (StoreFailure, StoreUnavailable).
     boost::asio::awaitable<std::vector<PgResult>> run(std::vector<PgStatement> batch);
-    /// Notes the generation in `result` (one row, one column); throws CatalogChanged
+    /// Notes the generation in `result` (its first row's first column); throws CatalogChanged
     /// unless it is `expected`.
     void check_generation(const PgResult& result, std::int64_t expected);
+    /// Runs `batch`, a transaction that changes rows, like run(); but a connection lost
+    /// once the batch went out is a StoreFailure: it may have committed.
+    boost::asio::awaitable<std::vector<PgResult>> run_change(std::vector<PgStatement> batch);
 
     std::string description_;  ///< The URI without its password.
     CatalogCache catalog_;     ///< Keys, agents and Clerk mappings, per generation.
     ConnectionPool pool_;      ///< Connections for requests and the operator's commands.
     PgWriter writer_;          ///< Group commit of creates.
+    boost::asio::any_io_executor executor_;  ///< Where watch_threads() runs its loop.
+    std::shared_ptr<ThreadWatch> watch_;     ///< Null until watch_threads().
 };
 
 }  // namespace threadsd::store::postgres
