@@ -250,6 +250,10 @@ void ThreadFeed::caught_up(Subscription& subscription, std::int64_t sequence) {
 }
 
 net::awaitable<void> ThreadFeed::read_topic(std::string name) {
+    // A moment first: a post of this process whose notification (or a later post) came
+    // first is usually published here within it, and then nothing needs reading.
+    net::steady_timer pause(executor_, kSettle);
+    co_await pause.async_wait(net::as_tuple(net::use_awaitable));
     for (;;) {
         store::ThreadKey key;
         std::int64_t from = 0;

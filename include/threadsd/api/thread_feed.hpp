@@ -41,6 +41,8 @@ class ThreadFeed : public std::enable_shared_from_this<ThreadFeed> {
     static constexpr std::size_t kTopicBytes = 64 * 1024;
     /// Rows one read of the store brings into a topic or a stream.
     static constexpr std::size_t kReadRows = 100;
+    /// How long a topic waits before reading what it lacks (see read_topic()).
+    static constexpr std::chrono::milliseconds kSettle{5};
 
     /// Reads from `store` on `executor`; with a `poll_interval` (store shared by processes),
     /// checks every followed thread that often.
