@@ -58,7 +58,12 @@ std::map<std::string, std::string> bodies_served(const std::string& db,
     for (const auto& [id, key] : threads) {
         const auto response = get_thread(client, key, id);
         BOOST_TEST(response.status() == 200u, id << ": " << response.message.body());
-        bodies[id] = response.message.body();
+        // The thread and its messages, in their order, with every field.
+        const auto messages = client.request(boost::beast::http::verb::get,
+                                             "/api/v1/threads/" + id + "/messages?limit=100",
+                                             std::nullopt, key_headers(key));
+        BOOST_TEST(messages.status() == 200u, id << ": " << messages.message.body());
+        bodies[id] = response.message.body() + "\n" + messages.message.body();
     }
     return bodies;
 }
@@ -128,6 +133,17 @@ struct SourceStore {
             const auto body = create_body(agent_id, kMaps[i % kMaps.size()]);
             const auto id = text_field(create_thread_ok(client, key, body), "id");
             threads[id] = key;
+            // Messages in both directions, NUL and astral characters included (a NUL that
+            // PostgreSQL's text could not hold, were the body not kept as JSON).
+            for (int m = 0; m < static_cast<int>(i % 4); ++m) {
+                const std::string text = m % 2 == 0 ? R"(q \u0000 \ud83e\uddf5 )" : "réponse ✅ ";
+                const auto posted =
+                    client.post_json("/api/v1/threads/" + id + "/messages",
+                                     R"({"message": ")" + text + std::to_string(m) + R"(")" +
+                                         (m % 2 == 1 ? R"(, "direction": "OUTBOUND"})" : "}"),
+                                     key);
+                BOOST_TEST_REQUIRE(posted.status() == 200u, posted.message.body());
+            }
             if (i % 3 == 1) {
                 patch_thread_ok(client, key, id, R"({"metadata": {"patched": "✓ ok"}})");
             }
