@@ -6,8 +6,10 @@
 -- different processes) are only looked up, never compared.
 --
 -- Every post, close and expiry notifies channel `threadsd_threads` with the payload
--- "<organization_id> <thread_id> <sequence>" or "... closed", delivered at commit, which
--- wakes the live streams other replicas hold; the store stays the truth (they also poll).
+-- "<organization_id> <thread_id> <sequence>" or "... closed", which wakes the live streams
+-- other replicas hold; the store stays the truth (they also poll). A close notifies in its
+-- own transaction; a post right after it, in a transaction that does not wait for the disk
+-- (PgStore::notify_posted says why).
 
 ALTER TABLE threads ADD COLUMN last_sequence bigint NOT NULL DEFAULT 0;
 ALTER TABLE threads ADD COLUMN window_started_at bigint NOT NULL DEFAULT 0;

@@ -43,7 +43,12 @@ using threadsd::test::require;
 struct App {
     std::filesystem::path dir;                      ///< The store's temporary directory.
     std::unique_ptr<store::Store> store;            ///< SQLite, durability normal (speed).
-    std::unique_ptr<threadsd::api::ThreadApi> api;  ///< The routes' logic.
+    /// Where the feed of live streams would read; never run: a stream here ends when the
+    /// input does (the client's end of the connection closes).
+    std::unique_ptr<boost::asio::io_context> feed_io;
+    std::shared_ptr<threadsd::api::ThreadFeed> feed;    ///< Live streams.
+    std::unique_ptr<threadsd::api::ThreadApi> api;      ///< The routes' logic.
+    std::unique_ptr<threadsd::api::MessageApi> messages;  ///< Messages and streams.
     std::unique_ptr<threadsd::auth::Authenticator> authenticator;  ///< API keys only.
     std::unique_ptr<http::RequestHandler> handler;                 ///< What the session calls.
     http::HttpLimits limits;  ///< Small, so that inputs reach them.
@@ -60,11 +65,19 @@ App& app() {
         store::StoreOptions options;
         options.durability = store::Durability::kNormal;
         made.store = store::sqlite::open_sqlite_store((made.dir / "fuzz.db").string(), options);
-        made.api =
-            std::make_unique<threadsd::api::ThreadApi>(*made.store, threadsd::api::InputLimits{});
+        made.feed_io = std::make_unique<boost::asio::io_context>();
+        made.feed = std::make_shared<threadsd::api::ThreadFeed>(
+            *made.store, made.feed_io->get_executor(), std::chrono::milliseconds(0));
+        made.api = std::make_unique<threadsd::api::ThreadApi>(
+            *made.store, threadsd::api::InputLimits{}, made.feed);
+        threadsd::api::MessageSettings settings;
+        settings.max_message_bytes = 256;  // small, so that inputs reach it
+        made.messages =
+            std::make_unique<threadsd::api::MessageApi>(*made.store, made.feed, settings);
         made.authenticator = std::make_unique<threadsd::auth::Authenticator>(*made.store, nullptr);
         made.handler = std::make_unique<http::RequestHandler>(
-            http::Router::threads_api(), *made.authenticator, *made.api, *made.store);
+            http::Router::threads_api(), *made.authenticator, *made.api, *made.messages,
+            *made.store);
         made.limits.max_header_bytes = 2048;
         made.limits.max_body_bytes = 1024;
         made.limits.max_framing_bytes = 128;

@@ -570,11 +570,6 @@ const std::string kPostMessage =
     " notified AS MATERIALIZED ("
     "  SELECT pg_notify('" +
     std::string(kThreadsChannel) +
-    "', organization_id::text || ' ' || thread_id::text || ' ' || sequence::text)"
-    "    FROM inserted"
-    "  UNION ALL"
-    "  SELECT pg_notify('" +
-    std::string(kThreadsChannel) +
     "', organization_id::text || ' ' || id::text || ' closed')"
     "    FROM expired)"
     " SELECT (" +
@@ -611,6 +606,7 @@ net::awaitable<PostOutcome> PgStore::post_message(const MessageRecord& message,
         outcome.result = PostResult::kPosted;
         outcome.sequence = row.integer(0, 2);
         outcome.window_started_at = row.integer(0, 3);
+        co_await notify_posted(message, outcome.sequence);
     } else if (!row.is_null(0, kClosedThreadColumn)) {
         outcome.result = PostResult::kExpired;
         outcome.closed.emplace();
@@ -619,6 +615,28 @@ net::awaitable<PostOutcome> PgStore::post_message(const MessageRecord& message,
         outcome.result = PostResult::kClosed;
     }
     co_return outcome;
+}
+
+net::awaitable<void> PgStore::notify_posted(const MessageRecord& message, std::int64_t sequence) {
+    // Not in the post's own transaction: PostgreSQL holds one lock for the whole database
+    // from a notifying transaction's pre-commit until its commit is on disk, so durable
+    // posts that notify commit one at a time (about 1,250 a second here, against 10,000
+    // creates). A transaction of its own, committed without waiting for the disk, holds it
+    // a moment. A notification lost to a crash in between costs a stream the poll's delay.
+    std::vector<PgStatement> batch{
+        {"BEGIN", {}},
+        {"SET LOCAL synchronous_commit TO off", {}},
+        {"SELECT pg_notify($1, $2)",
+         {std::string(kThreadsChannel),
+          message.organization_id + ' ' + message.thread_id + ' ' + std::to_string(sequence)}},
+        {"COMMIT", {}}};
+    try {
+        co_await run(std::move(batch));
+    } catch (const std::exception& error) {
+        // The message is committed; streams elsewhere see it at their next poll.
+        util::log_error(std::string("could not notify other replicas of a message: ") +
+                        error.what());
+    }
 }
 
 std::string PgStore::messages_sql(const MessageFilter& filter) {

@@ -12,8 +12,8 @@
 //
 // A message takes its sequence under its thread's row lock, in one statement that also
 // closes a thread whose conversation window ended. Every post, close and expiry notifies
-// channel threadsd_threads in its own transaction; watch_threads() listens to it for the
-// live streams of this process (schema/postgres/0003_messages.sql).
+// channel threadsd_threads (a post just after its commit: notify_posted()); watch_threads() listens
+// to it for the live streams of this process (schema/postgres/0003_messages.sql).
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -135,6 +135,8 @@ class PgStore final : public Store {
     /// Runs `batch` on a pooled connection; a refusal or a lost connection become the
     /// store's own errors (StoreFailure, StoreUnavailable).
     boost::asio::awaitable<std::vector<PgResult>> run(std::vector<PgStatement> batch);
+    /// Tells the other processes that `message` was committed as `sequence` of its thread.
+    boost::asio::awaitable<void> notify_posted(const MessageRecord& message, std::int64_t sequence);
     /// Notes the generation in `result` (its first row's first column); throws CatalogChanged
     /// unless it is `expected`.
     void check_generation(const PgResult& result, std::int64_t expected);
