@@ -82,6 +82,32 @@ inline void check_responses(std::string_view bytes) {
         require(status >= 200 && status < 600, "a final response has an odd status");
         seen[status].fetch_add(1);
         require(response.count("X-Request-Id") == 1, "a response has no X-Request-Id");
+        if (parser.chunked()) {
+            // Only an event stream is chunked: a 200 of text/event-stream, whose chunks
+            // run until the last one, or until the input's end made the client leave.
+            require(status == 200 && response[boost::beast::http::field::content_type] ==
+                                         "text/event-stream",
+                    "a chunked response is not an event stream");
+            bytes.remove_prefix(head_size);
+            bool last = false;
+            while (!bytes.empty() && !last) {
+                const auto line_end = bytes.find("\r\n");
+                require(line_end != std::string_view::npos && line_end > 0 && line_end <= 8,
+                        "a chunk-size line is malformed");
+                std::size_t size = 0;
+                for (const char c : bytes.substr(0, line_end)) {
+                    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                    require(hex, "a chunk size is not lower-case hexadecimal");
+                    size = size * 16 + static_cast<std::size_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+                }
+                require(bytes.size() >= line_end + 2 + size + 2, "a chunk is cut short");
+                require(bytes.substr(line_end + 2 + size, 2) == "\r\n", "a chunk lacks its CRLF");
+                bytes.remove_prefix(line_end + 2 + size + 2);
+                last = size == 0;
+            }
+            closed = !last || !response.keep_alive();
+            continue;
+        }
         const auto length = parser.content_length();
         require(length.has_value(), "a response has no Content-Length");
         bytes.remove_prefix(head_size);
