@@ -85,8 +85,8 @@ inline void check_responses(std::string_view bytes) {
         if (parser.chunked()) {
             // Only an event stream is chunked: a 200 of text/event-stream, whose chunks
             // run until the last one, or until the input's end made the client leave.
-            require(status == 200 && response[boost::beast::http::field::content_type] ==
-                                         "text/event-stream",
+            require(status == 200 &&
+                        response[boost::beast::http::field::content_type] == "text/event-stream",
                     "a chunked response is not an event stream");
             bytes.remove_prefix(head_size);
             bool last = false;
