@@ -325,7 +325,7 @@ BOOST_AUTO_TEST_CASE(an_ended_window_closes_the_thread_as_expired_and_ends_its_s
     const auto closed = json::parse(event->data).as_object();
     BOOST_TEST(closed.at("closedReason").as_string() == "EXPIRED");
     BOOST_TEST(closed.at("isActive").as_bool() == false);
-    BOOST_TEST(stream->wait_closed(10s) || stream->ended());
+    BOOST_TEST((stream->wait_closed(10s) || stream->ended()));
     const auto stored = get_thread_ok(client, key, thread_id);
     BOOST_TEST(stored.at("closedReason").as_string() == "EXPIRED");
     BOOST_TEST(get_thread_ok(client, key, kept_open).at("isActive").as_bool() == true);
@@ -370,7 +370,7 @@ BOOST_AUTO_TEST_CASE(shutdown_ends_open_streams_cleanly_and_exits_zero) {
     }
     BOOST_TEST(server.wait_exit(15) == 0);
     // Well within the grace period: streams do not hold shutdown up.
-    BOOST_TEST(std::chrono::steady_clock::now() - started < 10s);
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
 }
 
 BOOST_AUTO_TEST_CASE(streams_count_against_the_connection_limit) {
