@@ -66,6 +66,9 @@ const std::vector<Operation>& operations() {
         {verb::get, "/api/v1/threads/{threadId}", thread, true},
         {verb::patch, "/api/v1/threads/{threadId}", thread, true},
         {verb::patch, "/api/v1/threads/{threadId}/close", thread + "/close", true},
+        {verb::post, "/api/v1/threads/{threadId}/messages", thread + "/messages", true},
+        {verb::get, "/api/v1/threads/{threadId}/messages", thread + "/messages", true},
+        {verb::get, "/api/v1/threads/{threadId}/stream", thread + "/stream", true},
         {verb::get, "/healthz", "/healthz"},
         {verb::get, "/readyz", "/readyz"},
         {verb::get, "/metrics", "/metrics"},
@@ -209,6 +212,15 @@ class OpenApiState {
                                              std::nullopt, {{"X-API-Key", main_->key}});
         BOOST_REQUIRE_MESSAGE(response.status() == 200u, response.message.body());
         return id;
+    }
+
+    /// Posts `body` to the messages of `thread_id` on the main server; the new message's id.
+    std::string post_message(const std::string& thread_id, const std::string& body) {
+        HttpClient client(main_->port());
+        const auto response =
+            client.post_json("/api/v1/threads/" + thread_id + "/messages", body, main_->key);
+        BOOST_REQUIRE_MESSAGE(response.status() == 200u, response.message.body());
+        return std::string(response.json().at("messageId").as_string());
     }
 
   private:
@@ -405,6 +417,8 @@ Request plain_request(const Operation& op, const std::string& key) {
         request.body = create_body(demo::kSupportBot);
     } else if (op.path == "/api/v1/threads/{threadId}") {
         request.body = op.method == verb::patch ? std::optional<std::string>("{}") : std::nullopt;
+    } else if (op.path == "/api/v1/threads/{threadId}/messages" && op.method == verb::post) {
+        request.body = R"({"message":"hello"})";
     }
     return request;
 }
@@ -606,11 +620,123 @@ void add_thread_cases(std::vector<ResponseCase>& cases) {
                   at(verb::patch, closed, std::nullopt, "/close"));
 }
 
+/// The cases of the messages endpoints and the stream: real answers, pages and events.
+void add_message_cases(std::vector<ResponseCase>& cases) {
+    const std::string messages = "/api/v1/threads/{threadId}/messages";
+    const auto post_to = [](std::function<std::string(OpenApiState&)> id, std::string body) {
+        return [=](OpenApiState& state) {
+            return Request{verb::post, "/api/v1/threads/" + id(state) + "/messages", body,
+                           with_key(state.main().key, true)};
+        };
+    };
+    const auto fresh = [](OpenApiState& state) { return state.new_thread(); };
+    const auto closed = [](OpenApiState& state) { return state.closed_thread(); };
+    const auto unknown = [](OpenApiState&) { return std::string(kUnknownThread); };
+    const auto not_uuid = [](OpenApiState&) { return std::string("not-a-uuid"); };
+    add_main_case(cases, verb::post, messages, 200, "an inbound message",
+                  post_to(fresh, R"({"message":"Where is my order?"})"));
+    add_main_case(cases, verb::post, messages, 200, "a reply",
+                  post_to(fresh, R"({"message":"It ships today.","direction":"OUTBOUND"})"));
+    add_main_case(
+        cases, verb::post, messages, 200, "direction null and an unknown member",
+        post_to(fresh, R"({"message":"\u0000 and \ud83d\ude00","direction":null,"x":1})"));
+    add_main_case(cases, verb::post, messages, 400, "an empty message",
+                  post_to(fresh, R"({"message":""})"));
+    add_main_case(cases, verb::post, messages, 400, "a threadId that is not a UUID",
+                  post_to(not_uuid, R"({"message":"x"})"));
+    add_main_case(cases, verb::post, messages, 404, "a thread that does not exist",
+                  post_to(unknown, R"({"message":"x"})"));
+    add_main_case(cases, verb::post, messages, 409, "a closed thread",
+                  post_to(closed, R"({"message":"x"})"));
+
+    // A thread with a question and two replies; `query` may name the first reply as {cursor}.
+    const auto page = [](std::string query) {
+        return [query](OpenApiState& state) {
+            const std::string id = state.new_thread();
+            state.post_message(id, R"({"message":"a question"})");
+            const std::string reply =
+                state.post_message(id, R"({"message":"an answer","direction":"OUTBOUND"})");
+            state.post_message(id, R"({"message":"another","direction":"OUTBOUND"})");
+            std::string target = "/api/v1/threads/" + id + "/messages" + query;
+            if (const auto at = target.find("{cursor}"); at != std::string::npos) {
+                target.replace(at, 8, reply);
+            }
+            return Request{verb::get, target, std::nullopt, with_key(state.main().key)};
+        };
+    };
+    add_main_case(cases, verb::get, messages, 200, "every message, both directions", page(""));
+    add_main_case(cases, verb::get, messages, 200, "a page of one with a next cursor",
+                  page("?limit=1"));
+    add_main_case(cases, verb::get, messages, 200, "every filter and a cursor",
+                  page("?limit=100&direction=OUTBOUND&status=SENT&cursor={cursor}"));
+    add_main_case(cases, verb::get, messages, 200, "a status no message has",
+                  page("?status=DELIVERED"));
+    add_main_case(cases, verb::get, messages, 200, "a closed thread", [](OpenApiState& state) {
+        return Request{verb::get, "/api/v1/threads/" + state.closed_thread() + "/messages",
+                       std::nullopt, with_key(state.main().key)};
+    });
+    add_main_case(cases, verb::get, messages, 400, "limit=0", page("?limit=0"));
+    add_main_case(cases, verb::get, messages, 400, "a cursor that names no message",
+                  page(std::string("?cursor=") + kUnknownThread));
+    add_main_case(cases, verb::get, messages, 404, "a thread that does not exist",
+                  [](OpenApiState& state) {
+                      return Request{verb::get,
+                                     std::string("/api/v1/threads/") + kUnknownThread + "/messages",
+                                     std::nullopt, with_key(state.main().key)};
+                  });
+
+    const std::string stream = "/api/v1/threads/{threadId}/stream";
+    const auto stream_of = [](std::function<std::string(OpenApiState&)> id,
+                              std::function<std::string(OpenApiState&)> last_event_id) {
+        return [=](OpenApiState& state) {
+            Request request{verb::get, "/api/v1/threads/" + id(state) + "/stream", std::nullopt,
+                            with_key(state.main().key)};
+            if (const auto last = last_event_id(state); !last.empty()) {
+                request.headers.emplace_back("Last-Event-ID", last);
+            }
+            return request;
+        };
+    };
+    const auto none = [](OpenApiState&) { return std::string(); };
+    // A stream of a closed thread ends by itself, so its whole body can be read and checked:
+    // the reply after Last-Event-ID (an inbound message), then `closed` with the thread.
+    cases.push_back(
+        {&operation(verb::get, stream), 200, "a closed thread after Last-Event-ID",
+         [](OpenApiState& state, const Operation& o) {
+             const std::string id = state.new_thread();
+             const std::string question = state.post_message(id, R"({"message":"a question"})");
+             const std::string reply =
+                 state.post_message(id, R"({"message":"an answer","direction":"OUTBOUND"})");
+             HttpClient client(state.main().port());
+             const auto close = client.request(verb::patch, "/api/v1/threads/" + id + "/close",
+                                               std::nullopt, with_key(state.main().key));
+             BOOST_TEST_REQUIRE(close.status() == 200u);
+             Headers headers = with_key(state.main().key);
+             headers.emplace_back("Last-Event-ID", question);
+             auto response = on_main(
+                 state, o, {verb::get, "/api/v1/threads/" + id + "/stream", std::nullopt, headers});
+             // The schema's pattern allows an empty stream; this one has two events.
+             const std::string& body = response.message.body();
+             BOOST_TEST(body.rfind("id: " + reply + "\nevent: message\ndata: {", 0) == 0u, body);
+             BOOST_TEST(body.find("\n\nevent: closed\ndata: {") != std::string::npos, body);
+             return response;
+         }});
+    add_main_case(cases, verb::get, stream, 400, "a Last-Event-ID of another thread's message",
+                  stream_of(fresh, [](OpenApiState& state) {
+                      return state.post_message(state.new_thread(), R"({"message":"elsewhere"})");
+                  }));
+    add_main_case(cases, verb::get, stream, 400, "a threadId that is not a UUID",
+                  stream_of(not_uuid, none));
+    add_main_case(cases, verb::get, stream, 404, "a thread that does not exist",
+                  stream_of(unknown, none));
+}
+
 /// Every case, in the order of operations().
 const std::vector<ResponseCase>& all_cases() {
     static const std::vector<ResponseCase> cases = [] {
         std::vector<ResponseCase> made;
         add_thread_cases(made);
+        add_message_cases(made);
         for (const auto* path : {"/healthz", "/readyz", "/metrics", "/openapi.json"}) {
             add_main_case(made, verb::get, path, 200, "a plain GET", [path](OpenApiState&) {
                 return Request{verb::get, path, std::nullopt, {{"X-Request-Id", "openapi-case"}}};
