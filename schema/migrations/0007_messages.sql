@@ -11,7 +11,11 @@
 
 ALTER TABLE threads ADD COLUMN last_sequence INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE threads ADD COLUMN window_started_at INTEGER NOT NULL DEFAULT 0;
-UPDATE threads SET window_started_at = created_at;
+-- Threads made before messages existed start their window now, at the upgrade, rather than
+-- at their creation: an upgrade must not close every open thread older than the window.
+UPDATE threads
+   SET window_started_at = max(created_at,
+                               CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 
 CREATE INDEX threads_by_window ON threads (window_started_at) WHERE is_active = 1;
 

@@ -13,7 +13,9 @@
 
 ALTER TABLE threads ADD COLUMN last_sequence bigint NOT NULL DEFAULT 0;
 ALTER TABLE threads ADD COLUMN window_started_at bigint NOT NULL DEFAULT 0;
-UPDATE threads SET window_started_at = created_at;
+-- Threads made before messages existed start their window at the upgrade (as on SQLite).
+UPDATE threads
+   SET window_started_at = greatest(created_at, (extract(epoch FROM now()) * 1000)::bigint);
 
 CREATE INDEX threads_by_window ON threads (window_started_at) WHERE is_active = 1;
 

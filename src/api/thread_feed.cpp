@@ -99,7 +99,11 @@ void ThreadFeed::read_if_needed(Topic& topic) {
         return;
     }
     topic.reading = true;
-    net::co_spawn(executor_, read_topic(topic_name(topic.key)), log_failure);
+    // Posted, never started here: co_spawn may run the coroutine at once on this thread,
+    // which holds mutex_.
+    net::post(executor_, [self = shared_from_this(), name = topic_name(topic.key)]() mutable {
+        net::co_spawn(self->executor_, self->read_topic(std::move(name)), log_failure);
+    });
 }
 
 void ThreadFeed::publish(const store::MessageRecord& message) {

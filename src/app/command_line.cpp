@@ -228,12 +228,15 @@ const Setting kSettings[] = {
                              kYearMs);
      }},
     {"--expiry-sweep-interval", "DUR", true, SettingSources::kEverywhere,
-     "how often the server looks for conversation windows that ended", "1ms to 86400s",
+     "how often the server looks for conversation windows that ended (the contract closes "
+     "them within 60 s)",
+     "1ms to 60s",
      [](const CommandLine& c) {
          return format_long_duration(c.serve.messages.expiry_sweep_interval);
      },
      [](CommandLine& c, std::string_view v) {
-         return set_duration(c.serve.messages.expiry_sweep_interval, "--expiry-sweep-interval", v);
+         return set_duration(c.serve.messages.expiry_sweep_interval, "--expiry-sweep-interval", v,
+                             60'000);
      }},
     {"--stream-keepalive", "DUR", true, SettingSources::kEverywhere,
      "a live stream with no event for this long gets a comment line, so proxies keep it",

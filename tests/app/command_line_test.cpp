@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(durations_in_seconds_milliseconds_and_bare) {
     BOOST_TEST(timeout("10m") == 600'000);
     BOOST_TEST(timeout("24h") == 86'400'000);
     for (const char* flag : {"--shutdown-grace", "--request-timeout", "--idle-timeout",
-                             "--write-timeout", "--expiry-sweep-interval", "--stream-keepalive"}) {
+                             "--write-timeout", "--stream-keepalive"}) {
         for (const char* bad : {"",
                                 "0",
                                 "0s",
@@ -260,6 +260,11 @@ BOOST_AUTO_TEST_CASE(message_settings_and_their_contract_defaults) {
     BOOST_TEST(parse_ok({"serve", "--max-message-bytes", "1"}).serve.messages.max_message_bytes ==
                1u);
     parse_error({"serve", "--max-message-bytes", "0"}, "--max-message-bytes");
+    // A window that ended is closed within 60 s (contract section 9): no slower sweep.
+    BOOST_TEST(parse_ok({"serve", "--expiry-sweep-interval", "60s"})
+                   .serve.messages.expiry_sweep_interval.count() == 60'000);
+    parse_error({"serve", "--expiry-sweep-interval", "61s"}, "--expiry-sweep-interval");
+    parse_error({"serve", "--expiry-sweep-interval", "0ms"}, "--expiry-sweep-interval");
     parse_error({"serve", "--max-message-bytes", "1048577"}, "--max-message-bytes");
 }
 

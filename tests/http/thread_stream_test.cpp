@@ -382,9 +382,8 @@ BOOST_AUTO_TEST_CASE(a_post_after_the_window_closes_the_thread_itself) {
     TempDir dir;
     const auto db = new_store(dir, "late.db");
     const auto key = create_demo_key(db);
-    // A sweep that never comes within the test: the post finds the window over.
-    ServerProcess server(db,
-                         {"--conversation-window", "500ms", "--expiry-sweep-interval", "86400s"});
+    // A sweep that does not come within the test: the post finds the window over.
+    ServerProcess server(db, {"--conversation-window", "500ms", "--expiry-sweep-interval", "60s"});
     HttpClient client(server.port());
     const auto thread_id = new_stream_thread(client, key);
     std::this_thread::sleep_for(1s);
