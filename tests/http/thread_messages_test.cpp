@@ -339,13 +339,16 @@ BOOST_AUTO_TEST_CASE(paging_while_others_post_neither_repeats_nor_skips) {
     std::atomic<bool> stop{false};
     std::atomic<int> posted{0};
     std::vector<std::thread> posters;
+    // Read here: Boost.Test (which message_state() calls) is not for other threads.
+    const auto port = message_state().port();
+    const auto key = message_state().key;
     for (int p = 0; p < 4; ++p) {
         posters.emplace_back([&, p] {
-            HttpClient own(message_state().port());
+            HttpClient own(port);
             for (int i = 0; !stop.load() && i < 200; ++i) {
                 const auto response = post_message(
                     own, thread_id,
-                    json::serialize(json::object{{"message", "p" + std::to_string(p)}}));
+                    json::serialize(json::object{{"message", "p" + std::to_string(p)}}), key);
                 if (response.status() == 200) {
                     ++posted;
                 }
