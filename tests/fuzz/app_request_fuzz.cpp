@@ -41,14 +41,14 @@ using threadsd::test::require;
 
 /// The application, wired once for the whole run.
 struct App {
-    std::filesystem::path dir;                      ///< The store's temporary directory.
-    std::unique_ptr<store::Store> store;            ///< SQLite, durability normal (speed).
+    std::filesystem::path dir;            ///< The store's temporary directory.
+    std::unique_ptr<store::Store> store;  ///< SQLite, durability normal (speed).
     /// Where the feed of live streams would read; never run: a stream here ends when the
     /// input does (the client's end of the connection closes).
     std::unique_ptr<boost::asio::io_context> feed_io;
-    std::shared_ptr<threadsd::api::ThreadFeed> feed;    ///< Live streams.
-    std::unique_ptr<threadsd::api::ThreadApi> api;      ///< The routes' logic.
-    std::unique_ptr<threadsd::api::MessageApi> messages;  ///< Messages and streams.
+    std::shared_ptr<threadsd::api::ThreadFeed> feed;               ///< Live streams.
+    std::unique_ptr<threadsd::api::ThreadApi> api;                 ///< The routes' logic.
+    std::unique_ptr<threadsd::api::MessageApi> messages;           ///< Messages and streams.
     std::unique_ptr<threadsd::auth::Authenticator> authenticator;  ///< API keys only.
     std::unique_ptr<http::RequestHandler> handler;                 ///< What the session calls.
     http::HttpLimits limits;  ///< Small, so that inputs reach them.
@@ -75,9 +75,9 @@ App& app() {
         made.messages =
             std::make_unique<threadsd::api::MessageApi>(*made.store, made.feed, settings);
         made.authenticator = std::make_unique<threadsd::auth::Authenticator>(*made.store, nullptr);
-        made.handler = std::make_unique<http::RequestHandler>(
-            http::Router::threads_api(), *made.authenticator, *made.api, *made.messages,
-            *made.store);
+        made.handler =
+            std::make_unique<http::RequestHandler>(http::Router::threads_api(), *made.authenticator,
+                                                   *made.api, *made.messages, *made.store);
         made.limits.max_header_bytes = 2048;
         made.limits.max_body_bytes = 1024;
         made.limits.max_framing_bytes = 128;
